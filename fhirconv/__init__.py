@@ -1,0 +1,3 @@
+"""fhirconv: clinical case files to validated FHIR R4 bundles."""
+
+__version__ = "0.1.0"
