@@ -169,7 +169,8 @@ class TimeExpression:
     unit: str = "day"
 
     def shift(self, base: PartialDate) -> PartialDate:
-        if self.amount == 0:
+        """Move ``base`` by the offset; the result is no more precise than the offset's unit ("month 1" is a month)."""
+        if self.anchor is not None and self.amount == 0 and self.unit == "day":
             return base
         if self.unit == "day":
             return base.add_days(self.amount)
