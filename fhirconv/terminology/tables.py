@@ -82,17 +82,11 @@ class Tables:
 
 
 def bundled_mappings_dir() -> Path:
-    """The tables shipped with fhirconv: inside the installed package, or ``mappings/`` of a source checkout."""
-    try:
-        installed = importlib.resources.files("fhirconv.mappings")
-        path = Path(str(installed))
-        if path.is_dir() and any(path.glob("*.yaml")):
-            return path
-    except ModuleNotFoundError:
-        pass
-    checkout = Path(__file__).resolve().parents[2] / "mappings"
-    if checkout.is_dir():
-        return checkout
+    """The tables shipped with fhirconv: ``fhirconv/mappings`` once installed, ``mappings/`` in a source checkout."""
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package / "mappings", package.parent / "mappings"):
+        if candidate.is_dir() and any(candidate.glob("*.yaml")):
+            return candidate
     raise MappingError("the bundled mapping tables are missing", hint="reinstall fhirconv")
 
 
