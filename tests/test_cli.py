@@ -44,14 +44,21 @@ def test_validate_reports_every_problem_with_its_location(tmp_path: Path) -> Non
     run("convert", str(SEED), "-o", str(target))
     bundle = json.loads(target.read_text("utf-8"))
     bundle["entry"][1]["resource"]["subject"]["reference"] = "urn:uuid:00000000-0000-0000-0000-000000000000"
-    ck = next(e["resource"] for e in bundle["entry"] if e["resource"].get("identifier", [{}])[0].get("value") == "Observation/ck")
+    ck = next(
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"].get("identifier", [{}])[0].get("value") == "Observation/ck"
+    )
     ck["code"]["coding"][0]["display"] = "CK"
     ck["valueQuantity"]["code"] = "UI/L"
     target.write_text(json.dumps(bundle), "utf-8")
     code, out, _ = run("validate", str(target))
     assert code == 1
     lines = out.splitlines()
-    assert "error       Bundle.entry[1].resource.subject.reference  urn:uuid:00000000-0000-0000-0000-000000000000 does not resolve inside the bundle" in lines
+    assert (
+        "error       Bundle.entry[1].resource.subject.reference  urn:uuid:00000000-0000-0000-0000-000000000000 does not resolve inside the bundle"
+        in lines
+    )
     assert any(".code.coding[0].display  wrong display 'CK' for http://loinc.org|2157-6" in line for line in lines)
     assert any(".valueQuantity.code  'UI/L' is not a valid UCUM code" in line for line in lines)
     assert lines[-1] == f"{target}: 3 errors, 0 warnings, 0 notes"
@@ -73,9 +80,18 @@ def test_ndjson_has_one_resource_per_line_with_relative_references(tmp_path: Pat
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (b"", "case.yaml:1:1: the file is empty (hint: a case file starts with 'format: fhirconv-case/1'; run 'fhirconv schema' for the format)"),
-        (b"\x00\x01\x02binary", "case.yaml:1: the file is binary, not YAML or JSON text (hint: give a UTF-8 text file)"),
-        (b"format: [\n", "case.yaml:2:1: YAML syntax error: expected the node content, but found '<stream end>' (hint: check indentation and quoting on this line or the one before)"),
+        (
+            b"",
+            "case.yaml:1:1: the file is empty (hint: a case file starts with 'format: fhirconv-case/1'; run 'fhirconv schema' for the format)",
+        ),
+        (
+            b"\x00\x01\x02binary",
+            "case.yaml:1: the file is binary, not YAML or JSON text (hint: give a UTF-8 text file)",
+        ),
+        (
+            b"format: [\n",
+            "case.yaml:2:1: YAML syntax error: expected the node content, but found '<stream end>' (hint: check indentation and quoting on this line or the one before)",
+        ),
     ],
 )
 def test_unreadable_files_get_one_line(tmp_path: Path, content: bytes, expected: str) -> None:
@@ -99,7 +115,9 @@ def test_schema_errors_name_line_field_and_hint(write_case: Callable[..., Path],
     path = write_case(MINIMAL_CASE.replace("sex: male", "sex: yes please"))
     code, _, err = run("convert", str(path))
     assert code == 1
-    assert err.startswith(f"fhirconv: error: {path}:12:3: patient.sex: Input should be 'female', 'male', 'other' or 'unknown'")
+    assert err.startswith(
+        f"fhirconv: error: {path}:12:3: patient.sex: Input should be 'female', 'male', 'other' or 'unknown'"
+    )
 
 
 def test_wrong_types_are_reported(write_case: Callable[..., Path]) -> None:
@@ -113,7 +131,9 @@ def test_unknown_terms_name_file_line_and_closest_keys(write_case: Callable[...,
     path = write_case(MINIMAL_CASE + "conditions:\n  - id: x\n    term: dermatomyosite sévèr\n")
     code, _, err = run("convert", str(path), "-o", str(tmp_path / "out.json"))
     assert code == 1
-    assert err.startswith(f"fhirconv: error: {path}:16:5: conditions[0].term: unknown term 'dermatomyosite sévèr' (hint: closest known terms: dermatomyositis")
+    assert err.startswith(
+        f"fhirconv: error: {path}:16:5: conditions[0].term: unknown term 'dermatomyosite sévèr' (hint: closest known terms: dermatomyositis"
+    )
     assert not (tmp_path / "out.json").exists()
     code, _, err = run("convert", str(path), "--allow-unmapped", "-o", str(tmp_path / "out.json"))
     assert code == 0
@@ -135,13 +155,20 @@ def test_impossible_dates_and_bad_units(write_case: Callable[..., Path]) -> None
 
 
 def test_alias_bomb(write_case: Callable[..., Path]) -> None:
-    path = write_case('a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n')
+    path = write_case(
+        'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n'
+    )
     code, _, err = run("convert", str(path))
     assert code == 1
-    assert err == f"fhirconv: error: {path}:1:4: YAML syntax error: YAML anchors are not allowed in case files (hint: check indentation and quoting on this line or the one before)\n"
+    assert (
+        err
+        == f"fhirconv: error: {path}:1:4: YAML syntax error: YAML anchors are not allowed in case files (hint: check indentation and quoting on this line or the one before)\n"
+    )
 
 
-def test_a_failed_conversion_leaves_an_existing_output_untouched(write_case: Callable[..., Path], tmp_path: Path) -> None:
+def test_a_failed_conversion_leaves_an_existing_output_untouched(
+    write_case: Callable[..., Path], tmp_path: Path
+) -> None:
     target = tmp_path / "bundle.json"
     target.write_text("previous content", "utf-8")
     path = write_case(MINIMAL_CASE + "conditions:\n  - {id: x, term: nonsense-term}\n")
@@ -186,12 +213,22 @@ def test_schema_is_json_schema_of_the_format() -> None:
     schema = json.loads(out)
     assert code == 0
     assert schema["title"] == "CaseFile"
-    assert {"case", "patient", "conditions", "observations", "medications", "procedures", "stays"} <= set(schema["properties"])
+    assert {"case", "patient", "conditions", "observations", "medications", "procedures", "stays"} <= set(
+        schema["properties"]
+    )
 
 
 def test_every_command_has_help_with_examples(capsys: pytest.CaptureFixture[str]) -> None:
     parser = build_parser()
-    commands = [["convert"], ["validate"], ["mappings"], ["mappings", "list"], ["mappings", "show"], ["mappings", "check"], ["schema"]]
+    commands = [
+        ["convert"],
+        ["validate"],
+        ["mappings"],
+        ["mappings", "list"],
+        ["mappings", "show"],
+        ["mappings", "check"],
+        ["schema"],
+    ]
     for words in commands:
         with pytest.raises(SystemExit) as exit_:
             parser.parse_args([*words, "--help"])
@@ -203,7 +240,9 @@ def test_every_command_has_help_with_examples(capsys: pytest.CaptureFixture[str]
 def test_the_console_script_exits_nonzero_without_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("format: fhirconv-case/1\n", "utf-8")
-    done = subprocess.run([sys.executable, "-m", "fhirconv", "convert", str(bad)], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "fhirconv", "convert", str(bad)], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1

@@ -141,7 +141,8 @@ def compile_tables(folder: Path) -> dict[str, Any]:
         "digest": tables_digest(folder),
         "files": [relative[f] for f in tables.files],
         "concepts": [
-            {**asdict(c), "origin": origin(c.origin), "codings": [asdict(x) for x in c.codings]} for c in tables.concepts
+            {**asdict(c), "origin": origin(c.origin), "codings": [asdict(x) for x in c.codings]}
+            for c in tables.concepts
         ],
         "units": [{**asdict(u), "origin": origin(u.origin)} for u in tables.units],
         "systems": [{**asdict(s), "codes": [asdict(x) for x in s.codes]} for s in tables.systems],

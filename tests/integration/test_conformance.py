@@ -47,9 +47,15 @@ def test_hapi_validator_reports_no_error(
     assert errors == [], "\n".join(str(e) for e in errors)
 
 
-def test_hapi_validator_does_flag_a_broken_bundle(hapi_validator: object, outputs: dict[tuple[str, str, str], Path], tmp_path: Path) -> None:
+def test_hapi_validator_does_flag_a_broken_bundle(
+    hapi_validator: object, outputs: dict[tuple[str, str, str], Path], tmp_path: Path
+) -> None:
     """The check above can fail: a status outside its required value set is an error for HAPI."""
-    text = outputs[(CASES[0].stem, "transaction", "json")].read_text("utf-8").replace('"status": "final"', '"status": "done"', 1)
+    text = (
+        outputs[(CASES[0].stem, "transaction", "json")]
+        .read_text("utf-8")
+        .replace('"status": "final"', '"status": "done"', 1)
+    )
     broken = tmp_path / "broken.json"
     broken.write_text(text, "utf-8")
     assert hapi_validator.errors(str(broken))  # type: ignore[attr-defined]
@@ -66,7 +72,14 @@ def r4_schema() -> etree.XMLSchema:
 # (active | inactive | entered-in-error): two value sets share the name "MedicationStatusCodes" and the schema
 # generator kept one. The StructureDefinition binds medication-statement-status, which HAPI's validator checks.
 MEDICATION_STATEMENT_STATUS = {
-    "active", "completed", "entered-in-error", "intended", "stopped", "on-hold", "unknown", "not-taken",
+    "active",
+    "completed",
+    "entered-in-error",
+    "intended",
+    "stopped",
+    "on-hold",
+    "unknown",
+    "not-taken",
 }
 
 

@@ -98,7 +98,12 @@ def test_medication_doses_schedules_courses_and_stop(terminology: Terminology) -
     assert dose["type"]["coding"][0]["code"] == "ordered"
     assert dose["doseQuantity"]["code"] == "mg/kg"
     assert equivalent["type"]["coding"][0]["code"] == "calculated"
-    assert equivalent["rateQuantity"] == {"value": 100, "unit": "mg/day", "system": "http://unitsofmeasure.org", "code": "mg/d"}
+    assert equivalent["rateQuantity"] == {
+        "value": 100,
+        "unit": "mg/day",
+        "system": "http://unitsofmeasure.org",
+        "code": "mg/d",
+    }
     assert mp["reasonReference"][0]["reference"].startswith("urn:uuid:")
     assert mp["status"] == "unknown"
     cyc = resources["MedicationStatement/cyc"]
@@ -108,7 +113,12 @@ def test_medication_doses_schedules_courses_and_stop(terminology: Terminology) -
     assert rux["status"] == "stopped"
     assert rux["statusReason"][0]["text"] == "chemotherapy started"
     assert rux["effectivePeriod"] == {"start": "2020-07", "end": "2021-03"}
-    assert rux["dosage"][0]["timing"]["repeat"] == {"frequency": 2, "period": 1, "periodUnit": "d", "when": ["MORN", "EVE"]}
+    assert rux["dosage"][0]["timing"]["repeat"] == {
+        "frequency": 2,
+        "period": 1,
+        "periodUnit": "d",
+        "when": ["MORN", "EVE"],
+    }
     ivig = resources["MedicationStatement/ivig"]["dosage"][0]
     assert ivig["timing"]["repeat"]["boundsDuration"]["code"] == "mo"
     assert "doseAndRate" not in ivig
@@ -139,14 +149,17 @@ def test_conditions_history_evidence_sites_and_causes_of_death(terminology: Term
 
 
 def test_every_reference_resolves_to_a_full_url(terminology: Terminology) -> None:
-    case, document = read_case(io.BytesIO((MINIMAL_CASE + "conditions:\n  - {id: a, term: fever}\n").encode()), "c")
+    case, _ = read_case(io.BytesIO((MINIMAL_CASE + "conditions:\n  - {id: a, term: fever}\n").encode()), "c")
     data = to_data(convert_case(case, terminology).bundle)
     full_urls = {entry["fullUrl"] for entry in data["entry"]}
     provenance = data["entry"][-1]["resource"]
     assert provenance["resourceType"] == "Provenance"
     assert {t["reference"] for t in provenance["target"]} == full_urls - {data["entry"][-1]["fullUrl"]}
     for entry in data["entry"]:
-        assert entry["request"] == {"method": "PUT", "url": f"{entry['resource']['resourceType']}/{entry['resource']['id']}"}
+        assert entry["request"] == {
+            "method": "PUT",
+            "url": f"{entry['resource']['resourceType']}/{entry['resource']['id']}",
+        }
 
 
 def test_collection_bundles_have_no_requests(terminology: Terminology) -> None:

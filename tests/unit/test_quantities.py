@@ -44,7 +44,10 @@ def test_amounts_split_number_and_unit_as_written() -> None:
 )
 def test_reference_ranges_as_written(written: str, low: str | None, high: str | None, unit: str | None) -> None:
     parsed = parse_range(written)
-    assert (str(parsed.low) if parsed.low is not None else None, str(parsed.high) if parsed.high is not None else None) == (
+    assert (
+        str(parsed.low) if parsed.low is not None else None,
+        str(parsed.high) if parsed.high is not None else None,
+    ) == (
         low,
         high,
     )

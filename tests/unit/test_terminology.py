@@ -108,7 +108,9 @@ def test_a_user_table_redefining_a_key_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_malformed_table_names_file_and_line(tmp_path: Path) -> None:
-    (tmp_path / "bad.yaml").write_text("concepts:\n  - key: x\n    kind: observation\n    colour: red\n", encoding="utf-8")
+    (tmp_path / "bad.yaml").write_text(
+        "concepts:\n  - key: x\n    kind: observation\n    colour: red\n", encoding="utf-8"
+    )
     with pytest.raises(MappingError, match="unknown field 'colour'") as caught:
         read_tables([tmp_path])
     assert caught.value.location.line == 4
