@@ -13,6 +13,7 @@ from fhirconv.builders import (
     BuildContext,
     Built,
     RunReport,
+    build_case_list,
     build_conditions,
     build_encounters,
     build_medications,
@@ -73,6 +74,7 @@ def convert_case(
         built.extend(build_medications(ctx))
         built.extend(build_procedures(ctx))
         built.extend(build_encounters(ctx))
+        built.append(build_case_list(ctx, built))
         built.append(build_provenance(ctx, built))
     except FhirconvError as exc:
         raise (document.place(exc) if document is not None else exc) from None

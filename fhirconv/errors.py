@@ -20,6 +20,9 @@ a library user catches :class:`FhirconvError` (or a branch of it) and reads the 
     ├── ValidationFailed               validation found errors (carries the issues)
     ├── OutputError                    an output file cannot be written
     └── ServerError                    exit 3: the FHIR server rejected the request or could not be reached
+        ├── ServerUnreachable          no answer: connection refused or dropped, timeouts (after the retries)
+        ├── ServerRejected             an HTTP error answer, with the OperationOutcome issues when there are some
+        └── VerificationFailed         what the server holds differs from what was sent (push --verify)
 """
 
 from __future__ import annotations
@@ -144,13 +147,16 @@ class UnknownTermError(CaseFileError):
         suggestions: Sequence[str],
         *,
         location: Location | None = None,
+        message: str | None = None,
+        hint: str | None = None,
     ) -> None:
-        hint = (
-            f"closest known terms: {', '.join(suggestions)}; or add codings inline, or pass --allow-unmapped"
-            if suggestions
-            else "add the term to a table passed with --mappings, give codings inline, or pass --allow-unmapped"
-        )
-        super().__init__(f"unknown term {term!r}", location=location, hint=hint)
+        if hint is None:
+            hint = (
+                f"closest known terms: {', '.join(suggestions)}; or add codings inline, or pass --allow-unmapped"
+                if suggestions
+                else "add the term to a table passed with --mappings, give codings inline, or pass --allow-unmapped"
+            )
+        super().__init__(message or f"unknown term {term!r}", location=location, hint=hint)
         self.term = term
         self.suggestions = list(suggestions)
 
@@ -189,6 +195,40 @@ class OutputError(FhirconvError):
 
 
 class ServerError(FhirconvError):
-    """The FHIR server rejected the request or could not be reached."""
+    """The FHIR server rejected the request or could not be reached; ``url`` is the request's address."""
 
     exit_code = 3
+
+    def __init__(self, message: str, *, url: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.url = url
+
+
+class ServerUnreachable(ServerError):
+    """No usable answer: the connection was refused, dropped or timed out, after every retry."""
+
+
+class ServerRejected(ServerError):
+    """The server answered with an HTTP error; ``issues`` are its OperationOutcome issues, one line each."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        status: int | None = None,
+        issues: Sequence[str] = (),
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, url=url, hint=hint)
+        self.status = status
+        self.issues = list(issues)
+        self.outcome: dict[str, Any] | None = None
+
+
+class VerificationFailed(ServerError):
+    """After a push, what the server returns differs from what was sent; ``differences`` lists where."""
+
+    def __init__(self, message: str, differences: Sequence[str]) -> None:
+        super().__init__(message)
+        self.differences = list(differences)

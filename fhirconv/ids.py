@@ -11,7 +11,11 @@ _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:fhirconv:resource-ids")
 
 @dataclass(frozen=True)
 class ResourceIds:
-    """Ids, fullUrls and business identifiers derived from the case id."""
+    """Ids, fullUrls and business identifiers derived from the case id.
+
+    Keys are the case file's element ids; resources a builder derives from an element get ``ID.suffix`` keys
+    (``ct.findings``, ``patient.age``): ids in a case file cannot hold a '.', so the two never collide.
+    """
 
     case_id: str
 

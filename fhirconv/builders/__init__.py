@@ -1,6 +1,7 @@
 """One builder per resource type: a part of the case plus the terminology gives FHIR R4 resources."""
 
 from fhirconv.builders.built import Built
+from fhirconv.builders.case_list import build_case_list
 from fhirconv.builders.condition import build_conditions
 from fhirconv.builders.context import BuildContext, RunReport, UnmappedTerm
 from fhirconv.builders.encounter import build_encounters
@@ -15,6 +16,7 @@ __all__ = [
     "Built",
     "RunReport",
     "UnmappedTerm",
+    "build_case_list",
     "build_conditions",
     "build_encounters",
     "build_medications",

@@ -12,7 +12,11 @@ EVIDENCE_TYPES = ("Observation", "Procedure", "Condition")
 
 
 def build_conditions(ctx: BuildContext) -> list[Built]:
-    causes_of_death = set(ctx.case.patient.deceased.causes) if ctx.case.patient.deceased else set()
+    causes_of_death: set[str] = set()
+    if ctx.case.patient.deceased is not None:
+        for index, cause in enumerate(ctx.case.patient.deceased.causes):
+            ctx.reference_to(cause, ["Condition"], ("patient", "deceased", "causes", index))
+            causes_of_death.add(cause)
     return [
         _condition(ctx, spec, ("conditions", index), spec.id in causes_of_death)
         for index, spec in enumerate(ctx.case.conditions)
@@ -42,7 +46,7 @@ def _condition(ctx: BuildContext, spec: ConditionSpec, path: tuple[str | int, ..
         clinicalStatus=ctx.fhir_concept("condition-clinical", _clinical_status(spec)),
         verificationStatus=ctx.fhir_concept("condition-ver-status", spec.verification_status),
         category=[ctx.fhir_concept("condition-category", category)],
-        severity=ctx.codeable(spec.severity, ["qualifier"], (*path, "severity")) if spec.severity else None,
+        severity=ctx.qualifier(spec.severity, "severity", (*path, "severity")) if spec.severity else None,
         code=codeable_concept(concept.codings, spec.text or concept.text),
         bodySite=[ctx.body_site(site, (*path, "body_site", i)) for i, site in enumerate(spec.body_site)] or None,
         subject=ctx.patient_reference(),

@@ -16,10 +16,12 @@ from fhirconv.casefile.loader import FieldPath
 from fhirconv.casefile.models import BodySite, CaseFile, InlineTerm, Term
 from fhirconv.casefile.quantities import Amount
 from fhirconv.casefile.resolution import Timeline
-from fhirconv.errors import CaseSchemaError, FhirconvError, UnknownTermError
+from fhirconv.casefile.timeline import Precision, parse_date
+from fhirconv.errors import CaseSchemaError, FhirconvError, TimeExpressionError, UnknownTermError
 from fhirconv.ids import ResourceIds
 from fhirconv.terminology import Coding, Terminology
 from fhirconv.terminology.codes import UCUM, code_shape_ok
+from fhirconv.terminology.lookup import article
 
 
 @dataclass(frozen=True)
@@ -113,8 +115,8 @@ class BuildContext:
             ).at_path(path)
         if resource_type not in allowed:
             raise CaseSchemaError(
-                f"{element_id!r} is a {resource_type}, which cannot be referred to here",
-                hint=f"refer to a {' or '.join(allowed)}",
+                f"{element_id!r} becomes {article(resource_type)}, which cannot be referred to here",
+                hint=f"refer to {' or '.join(article(a) for a in allowed)}",
             ).at_path(path)
         return self.reference(resource_type, element_id)
 
@@ -138,16 +140,37 @@ class BuildContext:
 
     # -- time -------------------------------------------------------------------------------------------------
 
+    def recorded(self) -> str:
+        """case.recorded, which must be a full date: it dates the List and the Provenance."""
+        text = self.case.case.recorded
+        try:
+            recorded = parse_date(text)
+        except FhirconvError as exc:
+            raise exc.at_path(("case", "recorded")) from None
+        if recorded.precision is not Precision.DAY:
+            raise TimeExpressionError(
+                f"{text!r} must be a full date", hint="write case.recorded as YYYY-MM-DD"
+            ).at_path(("case", "recorded"))
+        return recorded.fhir()
+
     def when(self, path: FieldPath) -> str | None:
         return self.timeline.date(path).fhir() if self.timeline.has(path) else None
 
     # -- terms --------------------------------------------------------------------------------------------------
 
-    def resolve(self, term: Term, kinds: Iterable[str], path: FieldPath) -> ResolvedConcept:
+    def resolve(
+        self, term: Term, kinds: Iterable[str], path: FieldPath, category: str | None = None
+    ) -> ResolvedConcept:
+        """The concept of ``term`` among ``kinds``; for qualifiers, ``category`` says which kind of qualifier."""
         if isinstance(term, InlineTerm):
             return self._inline(term, path)
         try:
             concept = self.terminology.concept(term, kinds)
+            if category is not None and concept.category != category:
+                raise CaseSchemaError(
+                    f"{term!r} is {article(concept.category or 'qualifier')} ({concept.key}), not {article(category)}",
+                    hint=f"use {article(category)} term here; 'fhirconv mappings list --kind qualifier' lists them",
+                ).at_path(path)
         except UnknownTermError as exc:
             if not self.allow_unmapped or self.terminology.find(term) is not None:
                 raise exc.at_path(path) from None
@@ -176,16 +199,23 @@ class BuildContext:
         concept = self.resolve(term, kinds, path)
         return codeable_concept(concept.codings, text or concept.text)
 
-    def body_site(self, site: Term | BodySite, path: FieldPath) -> CodeableConcept:
-        if isinstance(site, BodySite):
-            concept = self.resolve(site.term, ["qualifier"], (*path, "term"))
-            text = f"{site.laterality} {concept.text}" if site.laterality else concept.text
-            if site.laterality == "bilateral":
-                text = f"{concept.text}, bilateral"
-            # Laterality stays in the text: a pre-coordinated site code would need checking we have not done.
-            return codeable_concept(concept.codings, text)
-        concept = self.resolve(site, ["qualifier"], path)
+    def qualifier(self, term: Term, category: str, path: FieldPath) -> CodeableConcept:
+        """A route, specimen, method, severity or result value, checked to be of that category."""
+        concept = self.resolve(term, ["qualifier"], path, category)
         return codeable_concept(concept.codings, concept.text)
+
+    def body_site(self, site: Term | BodySite, path: FieldPath) -> CodeableConcept:
+        if not isinstance(site, BodySite):
+            return self.qualifier(site, "body-site", path)
+        concept = self.resolve(site.term, ["qualifier"], (*path, "term"), "body-site")
+        # Laterality stays in the text: a pre-coordinated site code would need checking we have not done.
+        if site.laterality == "bilateral":
+            text = f"{concept.text}, bilateral"
+        elif site.laterality:
+            text = f"{site.laterality.capitalize()} {concept.text[:1].lower()}{concept.text[1:]}"
+        else:
+            text = concept.text
+        return codeable_concept(concept.codings, text)
 
     def fhir_concept(self, system_name: str, word: str) -> CodeableConcept:
         coding = self.terminology.fhir_coding(system_name, word)

@@ -16,6 +16,7 @@ from fhirconv.casefile.models import Dose
 from fhirconv.casefile.quantities import parse_amount
 from fhirconv.errors import FhirconvError, QuantityError
 from fhirconv.terminology.codes import UCUM
+from fhirconv.ucum import UcumError, parse_ucum
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,14 @@ _TIME_UNITS = {
 }
 _EVERY = re.compile(r"^(?:every|toutes les|tous les|q)\s*(?P<n>\d+)\s*(?P<unit>[a-zé]+)$", re.I)
 _DURATION = re.compile(r"^(?P<n>\d+)\s*(?P<unit>[a-zé]+)$", re.I)
-_PER_TIME = re.compile(r"/(h|d|wk|mo|a|min)$")
+
+
+def per_time(ucum: str) -> bool:
+    """True for an amount per unit of time (mg/d, mg/(24.h), mL/h): a rate, not a dose."""
+    try:
+        return parse_ucum(ucum).dimension().get("T", 0) == -1
+    except (UcumError, ValueError):
+        return False
 
 
 def parse_schedule(text: str) -> Schedule:
@@ -166,7 +174,7 @@ def _dose_and_rate(ctx: BuildContext, written: str, kind: str, path: FieldPath) 
     except FhirconvError as exc:
         raise exc.at_path(path) from None
     quantity = ctx.amount_quantity(amount, path)
-    field = "rateQuantity" if quantity.code and _PER_TIME.search(quantity.code) else "doseQuantity"
+    field = "rateQuantity" if quantity.code and per_time(quantity.code) else "doseQuantity"
     return DosageDoseAndRate(type=ctx.fhir_concept("dose-rate-type", kind), **{field: quantity})
 
 

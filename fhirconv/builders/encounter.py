@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fhir.resources.R4B.encounter import Encounter
+from fhir.resources.R4B.codeableconcept import CodeableConcept
+from fhir.resources.R4B.encounter import Encounter, EncounterHospitalization
 from fhir.resources.R4B.period import Period
 
 from fhirconv.builders.built import Built
@@ -23,6 +24,9 @@ def build_encounters(ctx: BuildContext) -> list[Built]:
             type=[codeable_concept(concept.codings, spec.text or concept.text)],
             subject=ctx.patient_reference(),
             period=Period(start=ctx.when((*path, "start")), end=ctx.when((*path, "end"))),
+            hospitalization=EncounterHospitalization(dischargeDisposition=CodeableConcept(text=spec.discharge))
+            if spec.discharge
+            else None,
             reasonReference=[
                 ctx.reference_to(item, REASON_TYPES, (*path, "reason", i)) for i, item in enumerate(spec.reason)
             ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fhir.resources.R4B.codeableconcept import CodeableConcept
+from fhir.resources.R4B.dosage import Dosage
 from fhir.resources.R4B.medicationstatement import MedicationStatement
 from fhir.resources.R4B.period import Period
 
@@ -28,7 +29,7 @@ def _status(spec: MedicationSpec) -> str:
 
 def _statement(ctx: BuildContext, spec: MedicationSpec, path: tuple[str | int, ...]) -> Built:
     concept = ctx.resolve(spec.term, ["medication"], (*path, "term"))
-    route = ctx.codeable(spec.route, ["qualifier"], (*path, "route")) if spec.route is not None else None
+    route = ctx.qualifier(spec.route, "route", (*path, "route")) if spec.route is not None else None
     start = ctx.when((*path, "start"))
     end = ctx.when((*path, "stopped", "at")) if spec.stopped is not None else ctx.when((*path, "end"))
     several = len(spec.dosage) > 1
@@ -48,6 +49,6 @@ def _statement(ctx: BuildContext, spec: MedicationSpec, path: tuple[str | int, .
             build_dosage(ctx, dose, (*path, "dosage", k), k + 1 if several else None, route)
             for k, dose in enumerate(spec.dosage)
         ]
-        or None,
+        or ([Dosage(route=route)] if route is not None else None),
     )
     return Built(spec.id, statement)

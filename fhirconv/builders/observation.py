@@ -49,7 +49,7 @@ def _value(
         raise FhirconvError(f"{value!r} is not a number but a unit is given", hint="write the value as digits").at_path(
             (*path, "value")
         )
-    result = ctx.resolve(value, ["qualifier"], (*path, "value"))
+    result = ctx.resolve(value, ["qualifier"], (*path, "value"), "value")
     return {"valueCodeableConcept": codeable_concept(result.codings, result.text)}
 
 
@@ -103,13 +103,13 @@ def _observation(ctx: BuildContext, spec: ObservationSpec, path: FieldPath, pane
         built.extend(member_built)
     specimen = None
     if spec.specimen is not None:
-        specimen_key = f"{spec.id}-specimen"
+        specimen_key = f"{spec.id}.specimen"
         built.append(
             Built(
                 specimen_key,
                 Specimen(
                     **ctx.identity("Specimen", specimen_key),
-                    type=ctx.codeable(spec.specimen, ["qualifier"], (*path, "specimen")),
+                    type=ctx.qualifier(spec.specimen, "specimen", (*path, "specimen")),
                     subject=ctx.patient_reference(),
                     collection=SpecimenCollection(collectedDateTime=ctx.when((*path, "at"))),
                 ),
@@ -129,7 +129,7 @@ def _observation(ctx: BuildContext, spec: ObservationSpec, path: FieldPath, pane
         else None,
         note=[{"text": spec.note}] if spec.note else None,
         bodySite=ctx.body_site(spec.body_site, (*path, "body_site")) if spec.body_site is not None else None,
-        method=ctx.codeable(spec.method, ["qualifier"], (*path, "method")) if spec.method is not None else None,
+        method=ctx.qualifier(spec.method, "method", (*path, "method")) if spec.method is not None else None,
         specimen=specimen,
         referenceRange=[_reference_range(ctx, spec.reference_range, spec.unit, concept, (*path, "reference_range"))]
         if spec.reference_range

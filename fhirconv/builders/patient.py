@@ -27,7 +27,7 @@ def build_patient(ctx: BuildContext) -> list[Built]:
         built.extend(_smoking(ctx))
     for index, exposure in enumerate(spec.exposures):
         path = ("patient", "exposures", index)
-        key = exposure.id or f"exposure-{index + 1}"
+        key = exposure.id or f"patient.exposure-{index + 1}"
         concept = ctx.resolve(exposure.term, ["observation"], (*path, "term"))
         built.append(
             Built(
@@ -51,9 +51,9 @@ def _age(ctx: BuildContext, age: Age | object) -> Built:
     value, unit = (age.value, age.unit) if isinstance(age, Age) else (age, "years")
     ucum = _AGE_UNITS[unit]
     return Built(
-        "age",
+        "patient.age",
         Observation(
-            **ctx.identity("Observation", "age"),
+            **ctx.identity("Observation", "patient.age"),
             status="final",
             code=ctx.codeable("age", ["observation"], ("patient", "age")),
             subject=ctx.patient_reference(),
@@ -70,22 +70,22 @@ def _smoking(ctx: BuildContext) -> list[Built]:
     when = ctx.when((*path, "at"))
     category = [ctx.fhir_concept("observation-category", "social-history")]
     status = Observation(
-        **ctx.identity("Observation", "smoking-status"),
+        **ctx.identity("Observation", "patient.smoking-status"),
         status="final",
         category=category,
         code=ctx.codeable("smoking-status", ["observation"], path),
         subject=ctx.patient_reference(),
         effectiveDateTime=when,
-        valueCodeableConcept=ctx.codeable(smoking.status, ["qualifier"], (*path, "status")),
+        valueCodeableConcept=ctx.qualifier(smoking.status, "value", (*path, "status")),
     )
-    built = [Built("smoking-status", status)]
+    built = [Built("patient.smoking-status", status)]
     if smoking.pack_years is not None:
         concept = ctx.resolve("pack-years", ["observation"], (*path, "pack_years"))
         built.append(
             Built(
-                "pack-years",
+                "patient.pack-years",
                 Observation(
-                    **ctx.identity("Observation", "pack-years"),
+                    **ctx.identity("Observation", "patient.pack-years"),
                     status="final",
                     category=category,
                     code=codeable_concept(concept.codings, concept.text),

@@ -44,7 +44,7 @@ def _procedure(ctx: BuildContext, spec: ProcedureSpec, path: tuple[str | int, ..
     if spec.findings:
         # The report's own words for the result; an imaging concept's LOINC report code names it when there is one.
         loinc = tuple(c for c in concept.codings if c.system == LOINC)
-        key = f"{spec.id}-findings"
+        key = f"{spec.id}.findings"
         built.append(
             Built(
                 key,

@@ -10,21 +10,10 @@ from fhir.resources.R4B.reference import Reference
 
 from fhirconv.builders.built import Built
 from fhirconv.builders.context import BuildContext
-from fhirconv.casefile.timeline import parse_date
-from fhirconv.errors import FhirconvError, TimeExpressionError
 
 
 def build_provenance(ctx: BuildContext, targets: Sequence[Built]) -> Built:
-    meta = ctx.case.case
-    try:
-        recorded = parse_date(meta.recorded)
-    except FhirconvError as exc:
-        raise exc.at_path(("case", "recorded")) from None
-    if recorded.precision != 3:
-        raise TimeExpressionError(
-            f"{meta.recorded!r} must be a full date", hint="write case.recorded as YYYY-MM-DD"
-        ).at_path(("case", "recorded"))
-    source = meta.source
+    source = ctx.case.case.source
     what = Reference(
         identifier=Identifier(system="https://doi.org", value=source.doi) if source.doi else None,
         display=source.citation + (f" {source.url}" if source.url else ""),
@@ -32,7 +21,7 @@ def build_provenance(ctx: BuildContext, targets: Sequence[Built]) -> Built:
     provenance = Provenance(
         id=ctx.ids.uuid("Provenance", "provenance"),
         target=[ctx.reference(b.resource_type, b.key) for b in targets],
-        recorded=f"{recorded.fhir()}T00:00:00Z",
+        recorded=f"{ctx.recorded()}T00:00:00Z",
         agent=[
             ProvenanceAgent(
                 type=ctx.fhir_concept("provenance-participant-type", "assembler"),

@@ -205,7 +205,10 @@ def _scalar(node: ScalarNode) -> Any:
             return value
         return number if number.is_finite() else value
     if node.tag == _BOOL_TAG:
-        return value.lower() in {"yes", "true", "on", "y"}
+        # YAML 1.2 booleans only: 'yes', 'no', 'on', 'off' stay text, as an author writing "value: no" means.
+        if value.lower() in {"true", "false"}:
+            return value.lower() == "true"
+        return value
     if node.tag == _NULL_TAG:
         return None
     # Timestamps and everything else stay as the author wrote them; the timeline parses dates itself.

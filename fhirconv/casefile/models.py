@@ -11,11 +11,23 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from fhirconv.casefile.quantities import is_number
+from fhirconv.casefile.quantities import is_number, parse_number
 
 FORMAT_VERSION = "fhirconv-case/1"
+
+
+def _number(value: object) -> object:
+    if isinstance(value, str) and is_number(value):
+        return parse_number(value)
+    return value
+
+
+def _time_text(value: object) -> object:
+    # An unquoted year (onset: 2015) reaches us as an integer.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
 
 Id = Annotated[
     str,
@@ -24,6 +36,7 @@ Id = Annotated[
 ]
 TimeText = Annotated[
     str,
+    BeforeValidator(_time_text),
     Field(
         description=(
             "A time: '2019-03-04', '2019-03', '2019', 'index', '6 weeks before admission', '2 weeks after pe', "
@@ -32,7 +45,11 @@ TimeText = Annotated[
         examples=["6 weeks before admission", "day 6 of corticosteroids", "month 5", "2019-03-04"],
     ),
 ]
-Number = Annotated[Decimal | int, Field(description="A number as written (decimal point or comma in text).")]
+Number = Annotated[
+    Decimal | int,
+    BeforeValidator(_number),
+    Field(description="A number as written: 12, 7.52, or '3,8' with a decimal comma."),
+]
 
 
 class Strict(BaseModel):
@@ -77,7 +94,9 @@ class Source(Strict):
     citation: str
     doi: str | None = Field(default=None, pattern=r"^10\.\d{4,9}/\S+$")
     url: str | None = Field(default=None, pattern=r"^https?://\S+$")
-    published: str | None = Field(default=None, description="Publication date, YYYY, YYYY-MM or YYYY-MM-DD.")
+    published: Annotated[str, BeforeValidator(_time_text)] | None = Field(
+        default=None, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$", description="Publication date, YYYY, YYYY-MM or YYYY-MM-DD."
+    )
 
 
 class CaseMeta(Strict):
@@ -85,11 +104,15 @@ class CaseMeta(Strict):
     title: str
     language: str = Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$", description="Language of the source report (BCP 47).")
     source: Source
-    index_date: str = Field(description="The date every relative time counts from (YYYY-MM-DD, YYYY-MM or YYYY).")
+    index_date: Annotated[str, BeforeValidator(_time_text)] = Field(
+        description="The date every relative time counts from (YYYY-MM-DD, YYYY-MM or YYYY)."
+    )
     index_event: str = Field(
         default="admission", pattern=r"^[a-z][a-z0-9\-]*$", description="Name of the index event, usable as an anchor."
     )
-    recorded: str = Field(description="When this case file was written (YYYY-MM-DD); dates the Provenance.")
+    recorded: Annotated[str, BeforeValidator(_time_text)] = Field(
+        description="When this case file was written (YYYY-MM-DD); dates the Provenance."
+    )
     note: str | None = None
 
 
@@ -169,6 +192,12 @@ class Component(Strict):
     reference_range: str | None = None
     interpretation: Interpretation | None = None
     text: str | None = Field(default=None, description="A result written as text (valueString).")
+
+    @model_validator(mode="after")
+    def _one_result(self) -> Component:
+        if self.value is not None and self.text is not None:
+            raise ValueError("give either value or text, not both")
+        return self
 
 
 class ObservationSpec(Strict):
@@ -283,6 +312,7 @@ class StaySpec(Strict):
     end: TimeText | None = None
     status: Literal["planned", "in-progress", "finished", "cancelled"] = "finished"
     reason: list[Id] = Field(default_factory=list)
+    discharge: str | None = Field(default=None, description="How the stay ended, as written: 'home, symptom free'.")
     note: str | None = None
 
 

@@ -120,8 +120,10 @@ class Timeline:
         if element_id is None:
             return
         if element_id in self._anchors or element_id in {"index", self._index_event}:
+            reserved = element_id in {"index", self._index_event, "death"}
             raise TimeExpressionError(
-                f"the id {element_id!r} is used twice", hint="every id in a case file must be unique"
+                f"the id {element_id!r} is {'reserved' if reserved else 'used twice'}",
+                hint="every id in a case file must be unique; 'index', 'death' and the index event's name are taken",
             ).at_path((*path, "id"))
         edges: dict[str, FieldPath] = {}
         if start is not None:
@@ -133,6 +135,10 @@ class Timeline:
         self._anchors[element_id] = edges
 
     def _collect(self, case: CaseFile) -> None:
+        # The death is named first, so that an element that also calls itself "death" is the one reported.
+        if case.patient.deceased is not None:
+            death = self._add(("patient", "deceased", "at"), case.patient.deceased.at, None)
+            self._name("death", ("patient", "deceased"), death, None)
         previous: FieldPath | None = None
         for i, event in enumerate(case.events):
             path = ("events", i)
@@ -146,9 +152,6 @@ class Timeline:
             start = self._add(("patient", "exposures", i, "at"), exposure.at, previous)
             self._name(exposure.id, ("patient", "exposures", i), start, None)
             previous = start
-        if patient.deceased is not None:
-            death = self._add(("patient", "deceased", "at"), patient.deceased.at, None)
-            self._name("death", ("patient", "deceased"), death, None)
         previous = None
         for i, condition in enumerate(case.conditions):
             path = ("conditions", i)

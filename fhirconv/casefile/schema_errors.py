@@ -23,12 +23,13 @@ def schema_error(error: ValidationError, document: LoadedDocument) -> CaseSchema
     problems = error.errors(include_url=False)
     first = _most_specific(problems)
     path = _clean_path(first["loc"])
-    message = first["msg"]
+    message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = f"unknown field {path[-1]!r}" if path else "unknown field"
     elif first["type"] == "missing":
         message = f"the field {path[-1]!r} is required" if path else "a required field is missing"
-    others = len({tuple(p["loc"]) for p in problems}) - 1
+    # A value that fits no member of a union is one problem, however many members pydantic tried.
+    others = len({_clean_path(p["loc"]) for p in problems}) - 1
     if others > 0:
         message += f" ({others} more problem{'s' if others > 1 else ''} after this one)"
     result = CaseSchemaError(message, hint=_HINTS.get(first["type"]))

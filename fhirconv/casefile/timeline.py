@@ -22,6 +22,7 @@ never more precise than its anchor (an offset in days from a month-precision anc
 from __future__ import annotations
 
 import calendar
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -71,11 +72,11 @@ class PartialDate:
             moved = self.as_date() + timedelta(days=days)
             return PartialDate(moved.year, moved.month, moved.day, Precision.DAY)
         # Days cannot be placed inside a month we only know as a whole: round them to months.
-        return self.add_months(round(days / 30.4375))
+        return self.add_months(_round_half_up(days / 30.4375))
 
     def add_months(self, months: int) -> PartialDate:
         if self.precision is Precision.YEAR:
-            return self.add_years(round(months / 12))
+            return self.add_years(_round_half_up(months / 12))
         index = self.year * 12 + (self.month - 1) + months
         year, month0 = divmod(index, 12)
         day = min(self.day, calendar.monthrange(year, month0 + 1)[1])
@@ -85,6 +86,11 @@ class PartialDate:
         year = self.year + years
         day = min(self.day, calendar.monthrange(year, self.month)[1])
         return PartialDate(year, self.month, day, self.precision)
+
+
+def _round_half_up(value: float) -> int:
+    """Round half away from zero: six months from a year-only date moves to the next year, as a reader expects."""
+    return math.floor(abs(value) + 0.5) * (1 if value >= 0 else -1)
 
 
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")

@@ -116,11 +116,16 @@ class Terminology:
         if found is not None:
             return found
         suggestions = self.suggest(term, set(wanted) if wanted is not None else None)
-        error = UnknownTermError(term, suggestions)
         other = self.find(term)
         if other is not None and wanted is not None:
-            error.message = f"{term!r} is a {other.kind} ({other.key}), not a {' or '.join(wanted)}"
-        raise error
+            raise UnknownTermError(
+                term,
+                suggestions,
+                message=f"{term!r} is {article(other.kind)} ({other.key}), "
+                f"not {' or '.join(article(k) for k in wanted)}",
+                hint=f"use {article(wanted[0])} term here" + (f": {', '.join(suggestions)}?" if suggestions else ""),
+            )
+        raise UnknownTermError(term, suggestions)
 
     def suggest(self, term: str, kinds: set[str] | None = None, limit: int = 3) -> list[str]:
         names: dict[str, list[Concept]] = {}
@@ -182,3 +187,8 @@ class Terminology:
 def _origin_location(origin: str) -> Location:
     file, _, line = origin.rpartition(":")
     return Location(file=file or None, line=int(line) if line.isdigit() else None)
+
+
+def article(word: str) -> str:
+    """'an observation', 'a condition'."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"

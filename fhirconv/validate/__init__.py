@@ -10,9 +10,7 @@ from fhirconv.validate.issues import Issue, has_errors, operation_outcome, sorte
 from fhirconv.validate.reader import read_fhir
 
 
-def validate_data(
-    resources: list[dict[str, Any]], terminology: Terminology, *, structure: bool = True
-) -> list[Issue]:
+def validate_data(resources: list[dict[str, Any]], terminology: Terminology, *, structure: bool = True) -> list[Issue]:
     """Validate resources given as FHIR JSON data (a Bundle is one resource).
 
     ``structure=False`` skips parsing with the R4B models, for data that was just built from those models.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import pytest
@@ -30,7 +31,7 @@ def test_patient_and_age(terminology: Terminology) -> None:
     resources = convert(MINIMAL_CASE, terminology)
     assert resources["Patient/patient"]["gender"] == "male"
     assert "birthDate" not in resources["Patient/patient"]  # an age is not a birth date
-    age = resources["Observation/age"]
+    age = resources["Observation/patient.age"]
     assert age["valueQuantity"] == {"value": 45, "unit": "a", "system": "http://unitsofmeasure.org", "code": "a"}
     assert age["effectiveDateTime"] == "2020-03-10"
 
@@ -143,7 +144,7 @@ def test_conditions_history_evidence_sites_and_causes_of_death(terminology: Term
     assert pe["evidence"][0]["detail"][0]["reference"].startswith("urn:uuid:")
     assert resources["Condition/rf"]["note"] == [{"text": "Cause of death."}]
     assert resources["Patient/patient"]["deceasedDateTime"] == "2021-03"
-    findings = resources["Observation/ct-findings"]
+    findings = resources["Observation/ct.findings"]
     assert findings["valueString"] == "Bilateral PE."
     assert findings["partOf"][0]["reference"].startswith("urn:uuid:")
 
@@ -179,7 +180,7 @@ def test_ids_depend_only_on_case_and_element(terminology: Terminology) -> None:
 
 def test_index_date_override(terminology: Terminology) -> None:
     resources = convert(MINIMAL_CASE, terminology, index_date="2021-06-01")
-    assert resources["Observation/age"]["effectiveDateTime"] == "2021-06-01"
+    assert resources["Observation/patient.age"]["effectiveDateTime"] == "2021-06-01"
 
 
 def test_unknown_terms_fail_or_become_text_with_a_report(terminology: Terminology) -> None:
@@ -226,3 +227,86 @@ def test_bad_content_is_located(terminology: Terminology, addition: str, message
         convert(MINIMAL_CASE + addition, terminology)
     assert caught.value.location.file == "case.yaml"
     assert caught.value.location.line is not None and caught.value.location.line >= 15
+
+
+def test_written_forms_authors_use(terminology: Terminology) -> None:
+    text = MINIMAL_CASE.replace("  age: 45\n", "  age: '45,5'\n") + (
+        "conditions:\n  - {id: x, term: fever, onset: 2015}\n"
+        "observations:\n  - {id: o, term: alcohol-use, at: index, value: no}\n"
+    )
+    resources = convert(text, terminology)
+    assert str(resources["Observation/patient.age"]["valueQuantity"]["value"]) == "45.5"
+    assert resources["Condition/x"]["onsetDateTime"] == "2015"
+    assert resources["Observation/o"]["valueCodeableConcept"]["text"] == "No"  # 'no' is a result, not false
+
+
+def test_route_without_dosage_and_rates_per_24_hours(terminology: Terminology) -> None:
+    text = MINIMAL_CASE + (
+        "medications:\n"
+        "  - {id: a, term: prednisone, route: oral}\n"
+        "  - {id: b, term: prednisone, dosage: [{dose: 60 mg/24h}]}\n"
+    )
+    resources = convert(text, terminology)
+    assert resources["MedicationStatement/a"]["dosage"] == [
+        {
+            "route": {
+                "coding": [{"system": "http://snomed.info/sct", "code": "26643006", "display": "Oral route"}],
+                "text": "Oral route",
+            }
+        }
+    ]
+    assert resources["MedicationStatement/b"]["dosage"][0]["doseAndRate"][0]["rateQuantity"]["code"] == "mg/(24.h)"
+
+
+def test_case_list_keeps_the_notes_no_resource_has_a_place_for(terminology: Terminology) -> None:
+    text = MINIMAL_CASE.replace("  doi: 10.1000/test.1\n", "  doi: 10.1000/test.1\n    published: 2020\n").replace(
+        "  recorded: 2026-01-01\n", "  recorded: 2026-01-01\n  note: Dates are nominal.\n"
+    ).replace("  age: 45\n", "  age: 45\n  deceased: {at: 3 months, note: At home.}\n") + (
+        "events:\n  - {id: relapse, at: month 2, text: Cutaneous relapse}\n"
+        "stays:\n  - {id: s, term: hospital-admission, start: index, discharge: home, note: Short stay.}\n"
+    )
+    resources = convert(text, terminology)
+    case_list = resources["List/case.list"]
+    assert case_list["title"] == "A test case"
+    assert [n["text"] for n in case_list["note"]] == [
+        "Dates are nominal.",
+        "Source report language: en. Published: 2020.",
+        "relapse (2020-04): Cutaneous relapse",
+        "Death: At home.",
+        "s: Short stay.",
+    ]
+    assert len(case_list["entry"]) == len(resources) - 2  # everything but the List and the Provenance
+    assert resources["Encounter/s"]["hospitalization"]["dischargeDisposition"] == {"text": "home"}
+
+
+@pytest.mark.parametrize(
+    ("addition", "message"),
+    [
+        (
+            "observations:\n  - {id: o, term: CK, at: index, components: [{term: CK, value: 3, text: x}]}\n",
+            "either value or text",
+        ),
+        (
+            "conditions:\n  - {id: x, term: fever, severity: severe, body_site: [intravenous]}\n",
+            "is a route (intravenous-route), not a body-site",
+        ),
+        ("conditions:\n  - {id: x, term: CK}\n", "'CK' is an observation (creatine-kinase), not a condition"),
+        ("conditions:\n  - {id: death, term: fever}\n", "the id 'death' is reserved"),
+    ],
+)
+def test_more_bad_content(terminology: Terminology, addition: str, message: str) -> None:
+    text = (
+        MINIMAL_CASE.replace("  age: 45\n", "  age: 45\n  deceased: {at: 3 months}\n")
+        if "death" in addition
+        else MINIMAL_CASE
+    )
+    with pytest.raises(FhirconvError, match=re.escape(message)) as caught:
+        convert(text + addition, terminology)
+    assert caught.value.location.line is not None
+
+
+def test_causes_of_death_must_be_conditions(terminology: Terminology) -> None:
+    text = MINIMAL_CASE.replace("  age: 45\n", "  age: 45\n  deceased: {at: 3 months, causes: [nothing]}\n")
+    with pytest.raises(FhirconvError, match="no element has the id 'nothing'") as caught:
+        convert(text, terminology)
+    assert caught.value.location.field == "patient.deceased.causes[0]"
