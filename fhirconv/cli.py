@@ -11,7 +11,7 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from fhirconv import __version__
 from fhirconv.errors import FhirconvError, ValidationFailed
@@ -26,6 +26,7 @@ examples:
   fhirconv validate bundle.json
   fhirconv mappings show "créatine kinase"
   fhirconv schema > case-file.schema.json
+  fhirconv push bundle.json --server http://localhost:8080/fhir
 """
 
 
@@ -34,6 +35,12 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         sys.stderr.write(f"fhirconv: error: {message}\n")
         raise SystemExit(EXIT_USAGE)
+
+
+class _StrictParser(_Parser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
@@ -46,10 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Turn clinical case files (YAML or JSON) into validated FHIR R4 bundles.",
         epilog=_EPILOG,
         formatter_class=_formatter,
+        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"fhirconv {__version__}")
     parser.add_argument("--debug", action="store_true", help="show a traceback when something fails")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    # Sub-parsers refuse abbreviations too: "--token" must not quietly mean "--token-env".
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_StrictParser)
     commands.required = True
 
     convert = commands.add_parser(
@@ -86,6 +95,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-unmapped", action="store_true", help="keep unknown terms as text-only concepts and list them"
     )
     convert.add_argument("--no-validate", action="store_true", help="write the bundle even if validation finds errors")
+    convert.add_argument("--push", metavar="URL", help="also push the bundle to this FHIR server (see 'fhirconv push')")
+    _add_server_options(convert, server_required=False)
+
+    push = commands.add_parser(
+        "push",
+        help="push transaction bundles to a FHIR server",
+        description=(
+            "POST transaction bundles to a FHIR server, with retries on 429/502/503/504 and dropped connections. "
+            "Bundles from 'fhirconv convert' PUT each resource on its deterministic id, so pushing again creates "
+            "nothing new. Secrets are read from the environment or a file, never from the command line."
+        ),
+        epilog=textwrap.dedent(
+            """\
+            examples:
+              fhirconv push bundle.json --server http://localhost:8080/fhir
+              FHIR_TOKEN=... fhirconv push out/*.json --server https://fhir.example.org/r4 --token-env FHIR_TOKEN
+              fhirconv push big.json --server http://localhost:8080/fhir --max-entries 500 --verify
+              fhirconv push bundle.json --server http://localhost:8080/fhir --dry-run
+            """
+        ),
+        formatter_class=_formatter,
+    )
+    push.add_argument("bundles", nargs="+", type=Path, metavar="BUNDLE", help="transaction bundle files (JSON or XML)")
+    _add_server_options(push, server_required=True)
 
     validate = commands.add_parser(
         "validate",
@@ -113,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=_formatter,
     )
-    actions = mappings.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    actions = mappings.add_subparsers(dest="action", metavar="ACTION", parser_class=_StrictParser)
     actions.required = True
     listing = actions.add_parser(
         "list",
@@ -149,6 +182,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_server_options(parser: argparse.ArgumentParser, *, server_required: bool) -> None:
+    group = parser.add_argument_group("server")
+    if server_required:
+        group.add_argument("--server", metavar="URL", required=True, help="the FHIR server's base URL")
+    group.add_argument("--token-env", metavar="VAR", help="read a bearer token from this environment variable")
+    group.add_argument("--token-file", metavar="FILE", type=Path, help="read a bearer token from this file")
+    group.add_argument("--user", metavar="NAME", help="basic authentication user (password from --password-env/-file)")
+    group.add_argument("--password-env", metavar="VAR", help="read the basic-auth password from this variable")
+    group.add_argument("--password-file", metavar="FILE", type=Path, help="read the basic-auth password from a file")
+    group.add_argument(
+        "--header", action="append", default=[], metavar="'NAME: VALUE'", help="an extra request header (repeatable)"
+    )
+    group.add_argument(
+        "--ca-bundle", metavar="FILE", type=Path, help="trust this CA bundle for TLS (verification stays on)"
+    )
+    group.add_argument(
+        "--connect-timeout", type=float, default=10.0, metavar="S", help="connect timeout (default 10 s)"
+    )
+    group.add_argument("--read-timeout", type=float, default=120.0, metavar="S", help="read timeout (default 120 s)")
+    group.add_argument("--retries", type=int, default=4, metavar="N", help="retries after the first try (default 4)")
+    group.add_argument(
+        "--max-entries", type=int, metavar="N", help="split bundles into transactions of at most N entries"
+    )
+    group.add_argument(
+        "--dry-run", action="store_true", help="ask the server to $validate each resource; store nothing"
+    )
+    group.add_argument(
+        "--verify", action="store_true", help="read back what was stored and compare it with what was sent"
+    )
+
+
 def _add_mapping_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--mappings",
@@ -178,7 +242,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     except FhirconvError as exc:
         if args.debug:
             raise
-        err.write(f"fhirconv: error: {exc.one_line()}\n")
+        from fhirconv.pushing import render_server_error
+
+        render_server_error(exc, err)
         return exc.exit_code
     except KeyboardInterrupt:
         err.write("fhirconv: interrupted\n")

@@ -10,7 +10,7 @@ from typing import TextIO
 
 from fhirconv.casefile.models import CaseFile
 from fhirconv.convert import convert_case, load_case
-from fhirconv.errors import BundleReadError, FhirconvError, Location, ValidationFailed
+from fhirconv.errors import BundleReadError, FhirconvError, InputError, Location, ValidationFailed
 from fhirconv.serialize import render, to_data, write_atomic
 from fhirconv.terminology import Terminology
 from fhirconv.validate import has_errors, operation_outcome, read_fhir, summary, validate_data
@@ -23,6 +23,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return validate(args, out)
     if args.command == "mappings":
         return mappings(args, out)
+    if args.command == "push":
+        return push(args, out, err)
     if args.command == "schema":
         out.write(json.dumps(CaseFile.model_json_schema(), indent=2, ensure_ascii=False) + "\n")
         return 0
@@ -58,6 +60,8 @@ def convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 issues,
                 location=Location(file=str(args.case)),
             )
+    if args.push and args.bundle_type != "transaction":
+        raise InputError("--push needs a transaction bundle", hint="drop --bundle-type collection")
     content = render(result.bundle, args.format)
     for unmapped in result.report.unmapped:
         hint = f" (closest: {', '.join(unmapped.suggestions)})" if unmapped.suggestions else ""
@@ -74,6 +78,35 @@ def convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         write_atomic(args.output, content)
         count = len(result.resources)
         err.write(f"fhirconv: wrote {args.output} ({count} resources, {args.bundle_type} bundle, {args.format})\n")
+    if args.push:
+        from fhirconv.pushing import client, push_one
+
+        with client(args, args.push, err) as fhir:
+            # Pushed messages go to stderr when the bundle itself went to stdout.
+            push_one(args, fhir, to_data(result.bundle), str(args.case), err if args.output is None else out)
+    return 0
+
+
+def push(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from fhirconv.pushing import client, push_one
+
+    bundles = []
+    for path in args.bundles:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise BundleReadError(exc.strerror or "cannot read the file", location=Location(file=str(path))) from None
+        resources = read_fhir(raw, str(path))
+        if len(resources) != 1:
+            raise BundleReadError(
+                "NDJSON cannot be pushed as a transaction",
+                location=Location(file=str(path)),
+                hint="convert with --format json or xml",
+            )
+        bundles.append((path, resources[0]))
+    with client(args, args.server, err) as fhir:
+        for path, bundle in bundles:
+            push_one(args, fhir, bundle, str(path), out)
     return 0
 
 
