@@ -211,7 +211,7 @@ def test_cli_server_rejection_exits_3_with_issue_lines() -> None:
         json=outcome(("error", "Observation.status", "bad status"), ("error", "Patient", "two")),
         content_type="application/fhir+json",
     )
-    code, out, err = run_cli("push", str(SEED_BUNDLE), "--server", BASE)
+    code, _, err = run_cli("push", str(SEED_BUNDLE), "--server", BASE)
     assert code == 3
     assert err.splitlines() == [
         f"fhirconv: error: POST {BASE} was rejected: HTTP 422 Unprocessable Entity (hint: the server found the content invalid; see the issues above)",
