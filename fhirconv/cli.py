@@ -118,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_formatter,
     )
     push.add_argument("bundles", nargs="+", type=Path, metavar="BUNDLE", help="transaction bundle files (JSON or XML)")
+    push.add_argument("--jobs", type=int, default=1, metavar="N", help="push up to N bundles at a time (default 1)")
     _add_server_options(push, server_required=True)
 
     validate = commands.add_parser(

@@ -88,7 +88,7 @@ def convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def push(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from fhirconv.pushing import client, push_one
+    from fhirconv.pushing import push_all
 
     bundles = []
     for path in args.bundles:
@@ -104,10 +104,7 @@ def push(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 hint="convert with --format json or xml",
             )
         bundles.append((path, resources[0]))
-    with client(args, args.server, err) as fhir:
-        for path, bundle in bundles:
-            push_one(args, fhir, bundle, str(path), out)
-    return 0
+    return push_all(args, bundles, out, err)
 
 
 def validate(args: argparse.Namespace, out: TextIO) -> int:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import io
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -89,6 +91,41 @@ def push_one(args: argparse.Namespace, fhir: FhirClient, bundle: dict[str, Any],
     if args.verify:
         checked = verify(fhir, bundle)
         out.write(f"{source}: verified {checked} resources read back from the server\n")
+
+
+def push_all(args: argparse.Namespace, bundles: list[tuple[Path, dict[str, Any]]], out: TextIO, err: TextIO) -> int:
+    """Push every bundle, ``args.jobs`` at a time, each worker with its own client (and session); report in the
+    order given. A failed bundle does not stop the others; the exit code is 3 if any failed."""
+    credentials(args)  # refuse bad credential options before any request
+
+    def one(item: tuple[Path, dict[str, Any]]) -> tuple[str, str, FhirconvError | None]:
+        path, bundle = item
+        buffer, notes = io.StringIO(), io.StringIO()
+        try:
+            with client(args, args.server, notes) as fhir:
+                push_one(args, fhir, bundle, str(path), buffer)
+        except FhirconvError as exc:
+            return buffer.getvalue(), notes.getvalue(), exc
+        return buffer.getvalue(), notes.getvalue(), None
+
+    jobs = max(1, min(args.jobs, len(bundles)))
+    if jobs == 1:
+        results = [one(item) for item in bundles]
+    else:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(one, bundles))
+    failures = 0
+    for text, notes, error in results:
+        out.write(text)
+        err.write(notes)
+        if error is not None:
+            failures += 1
+            render_server_error(error, err)
+    if failures and len(bundles) > 1:
+        err.write(f"fhirconv: {failures} of {len(bundles)} bundles failed\n")
+    if failures:
+        return max(error.exit_code for _, _, error in results if error is not None)
+    return 0
 
 
 def render_server_error(error: FhirconvError, err: TextIO) -> None:

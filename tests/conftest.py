@@ -66,3 +66,14 @@ def hapi_validator() -> Iterator[object]:
 
     with HapiValidator() as validator:
         yield validator
+
+
+@pytest.fixture(scope="session")
+def hapi_server() -> Iterator[object]:
+    """One real HAPI FHIR JPA server (R4, H2 in memory, 127.0.0.1) for the whole test run."""
+    if not java_tools_available():
+        pytest.skip("Java and Maven are needed to run the HAPI FHIR server")
+    from tests.support.hapi_server import HapiServer
+
+    with HapiServer() as server:
+        yield server

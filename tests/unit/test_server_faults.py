@@ -3,6 +3,7 @@ HTML error pages, multi-issue OperationOutcomes. The client code under test is t
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import random
@@ -291,3 +292,30 @@ def test_a_collection_bundle_is_not_pushed(tmp_path: Path) -> None:
     path.write_text(json.dumps(collection), "utf-8")
     code, _, err = run_cli("push", str(path), "--server", BASE)
     assert code == 1 and "is a collection, not a transaction bundle" in err
+
+
+@responses.activate
+def test_many_bundles_in_parallel_report_in_order_and_fail_together(tmp_path: Path) -> None:
+    sent = bundle()
+    paths = []
+    for number in range(4):
+        variant = copy.deepcopy(sent)
+        variant["entry"][0]["resource"]["gender"] = "bad" if number == 2 else "female"
+        path = tmp_path / f"case-{number}.json"
+        path.write_text(json.dumps(variant), "utf-8")
+        paths.append(str(path))
+
+    def reply(request: Any) -> tuple[int, dict[str, str], str]:
+        body = json.loads(request.body)
+        if body["entry"][0]["resource"]["gender"] == "bad":
+            return 400, {"Content-Type": "application/fhir+json"}, json.dumps(outcome(("error", "Patient.gender", "bad gender")))
+        return 200, {"Content-Type": "application/fhir+json"}, json.dumps(answer(body))
+
+    responses.add_callback(responses.POST, BASE, callback=reply)
+    code, out, err = run_cli("push", *paths, "--server", BASE, "--jobs", "3")
+    assert code == 3
+    summaries = [line for line in out.splitlines() if line.startswith(str(tmp_path))]
+    assert [line.split(":")[0] for line in summaries] == [paths[0], paths[1], paths[3]]
+    assert "  error       Patient.gender  bad gender" in err.splitlines()
+    assert err.splitlines()[-1] == "fhirconv: 1 of 4 bundles failed"
+    assert len(responses.calls) == 4
