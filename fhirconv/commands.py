@@ -133,7 +133,8 @@ def mappings(args: argparse.Namespace, out: TextIO) -> int:
             if args.kind and concept.kind != args.kind:
                 continue
             codes = ", ".join(f"{_short(c.system)} {c.code}" for c in concept.codings) or "text only"
-            out.write(f"{concept.kind:<12} {concept.key:<40} {codes}\n")
+            kind = f"{concept.kind}/{concept.category}" if concept.category else concept.kind
+            out.write(f"{kind:<28} {concept.key:<40} {codes}\n")
         return 0
     if args.action == "show":
         concept = terminology.concept(args.term)

@@ -8,6 +8,7 @@ with its own codings. The JSON Schema of these models is what ``fhirconv schema`
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -19,6 +20,8 @@ FORMAT_VERSION = "fhirconv-case/1"
 
 
 def _number(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("true/false is not a number; quote it if it is a result term")
     if isinstance(value, str) and is_number(value):
         return parse_number(value)
     return value
@@ -95,8 +98,15 @@ class Source(Strict):
     doi: str | None = Field(default=None, pattern=r"^10\.\d{4,9}/\S+$")
     url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     published: Annotated[str, BeforeValidator(_time_text)] | None = Field(
-        default=None, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$", description="Publication date, YYYY, YYYY-MM or YYYY-MM-DD."
+        default=None, description="Publication date, YYYY, YYYY-MM or YYYY-MM-DD."
     )
+
+    @field_validator("published")
+    @classmethod
+    def _publication_date(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
+            raise ValueError(f"{value!r} is not a date: write YYYY, YYYY-MM or YYYY-MM-DD")
+        return value
 
 
 class CaseMeta(Strict):
