@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -10,7 +11,9 @@ from typing import Any
 from fhirconv.errors import InputError, ServerRejected, VerificationFailed
 from fhirconv.server.client import FhirClient
 from fhirconv.server.outcome import outcome_lines
-from fhirconv.server.split import split_transaction
+from fhirconv.server.split import references, split_transaction
+
+_REFERENCE_IN_TEXT = re.compile(r"\b[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}")
 
 # Elements a server sets itself and that a read-back comparison leaves out.
 _SERVER_OWNED = {"meta", "text"}
@@ -83,15 +86,24 @@ def push_bundle(
 
 
 def _name_failing_entry(error: ServerRejected, part: dict[str, Any]) -> None:
-    """Servers name the failing entry by its fullUrl or Type/id in the diagnostics; say which entry that is."""
+    """Say which entry failed: the one the diagnostics name by fullUrl or Type/id, else the one entry holding a
+    reference the diagnostics name (servers report a missing target as 'Resource Patient/x not found')."""
     text = " ".join(error.issues)
-    for index, entry in enumerate(part.get("entry") or []):
-        resource = entry.get("resource") or {}
+    entries = [(index, entry, entry.get("resource") or {}) for index, entry in enumerate(part.get("entry") or [])]
+
+    def named(entry: dict[str, Any], resource: dict[str, Any]) -> bool:
         names = [entry.get("fullUrl"), f"{resource.get('resourceType')}/{resource.get('id')}"]
+        return any(name and name in text for name in names)
+
+    found = [item for item in entries if named(item[1], item[2])]
+    if not found:
+        mentioned = set(_REFERENCE_IN_TEXT.findall(text))
+        found = [item for item in entries if mentioned & set(references(item[2]))]
+    if len(found) == 1:
+        index, _, resource = found[0]
         identifier = (resource.get("identifier") or [{}])[0].get("value")
-        if any(name and name in text for name in names):
-            error.issues.append(f"failing entry: #{index} {names[1]}" + (f" ({identifier})" if identifier else ""))
-            return
+        label = f"{resource.get('resourceType')}/{resource.get('id')}"
+        error.issues.append(f"failing entry: #{index} {label}" + (f" ({identifier})" if identifier else ""))
 
 
 def dry_run(client: FhirClient, bundle: dict[str, Any]) -> list[tuple[str, list[str]]]:

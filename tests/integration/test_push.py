@@ -55,7 +55,8 @@ def test_push_stores_every_resource_and_reads_back_the_same(server: Any) -> None
         for entry in bundle["entry"]:
             resource = entry["resource"]
             stored = client.read(resource["resourceType"], resource["id"])
-            assert stored["identifier"] == resource.get("identifier", stored.get("identifier"))
+            assert stored.get("identifier") == resource.get("identifier")
+            assert stored["meta"]["versionId"] == "1"
 
 
 def test_a_second_push_and_a_reconversion_create_nothing(server: Any, tmp_path: Path) -> None:
