@@ -1,7 +1,7 @@
 """Conversion throughput: convert + validate + serialize, side by side with the floor of fhir.resources alone.
 
-    python benchmarks/bench_convert.py                  # all sizes
-    python benchmarks/bench_convert.py --quick          # small sizes only
+    python -m benchmarks.bench_convert                  # all sizes
+    python -m benchmarks.bench_convert --quick          # small sizes only
 
 Scaled cases come from the seed sample: its observations repeated (10 .. 10,000 in one case), or the whole seed
 repeated as distinct cases (1 .. 1,000). The floor is ``model_validate`` + ``model_dump_json`` of the same resources

@@ -1,6 +1,6 @@
 """Push throughput into a real HAPI FHIR JPA server, fhirconv against the ceiling of a minimal client.
 
-    python benchmarks/bench_push.py [--cases 24] [--concurrency 1 2 4]
+    python -m benchmarks.bench_push [--cases 24] [--concurrency 1 2 4]
 
 Both sides post the same transaction bodies (converted seed cases with distinct case ids, 67 resources each) at 1, 2
 and 4 concurrent transactions, into a server wiped before every run; the order of the two alternates between

@@ -56,12 +56,15 @@ def test_validate_reports_every_problem_with_its_location(tmp_path: Path) -> Non
     assert code == 1
     lines = out.splitlines()
     assert (
-        "error       Bundle.entry[1].resource.subject.reference  urn:uuid:00000000-0000-0000-0000-000000000000 does not resolve inside the bundle"
+        "warning     Bundle.entry[1].resource.subject  urn:uuid:00000000-0000-0000-0000-000000000000 does not resolve inside the bundle: no entry has this fullUrl"
         in lines
     )
-    assert any(".code.coding[0].display  wrong display 'CK' for http://loinc.org|2157-6" in line for line in lines)
-    assert any(".valueQuantity.code  'UI/L' is not a valid UCUM code" in line for line in lines)
-    assert lines[-1] == f"{target}: 3 errors, 0 warnings, 0 notes"
+    assert (
+        "warning     Bundle.entry[27].resource.code.coding[0].display  wrong display 'CK' for http://loinc.org|2157-6: "
+        "expected 'Creatine kinase [Enzymatic activity/volume] in Serum or Plasma'" in lines
+    )
+    assert "error       Bundle.entry[27].resource.valueQuantity.code  'UI/L' is not valid UCUM at position 0: unknown unit 'UI'" in lines
+    assert lines[-1] == f"{target}: 1 error, 2 warnings, 0 notes"
     code, out, _ = run("validate", str(target), "--format", "json")
     outcome = json.loads(out)
     assert code == 1 and outcome["resourceType"] == "OperationOutcome" and len(outcome["issue"]) == 3

@@ -81,7 +81,7 @@ def test_a_rejected_transaction_stores_nothing_and_names_the_failing_entry(serve
     target["subject"] = {"reference": "Patient/does-not-exist"}
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(broken), "utf-8")
-    code, out, err = run("push", str(path), "--server", server.base)
+    code, _, err = run("push", str(path), "--server", server.base)
     assert code == 3
     assert err.startswith(f"fhirconv: error: POST {server.base} was rejected: HTTP 4")
     assert "Patient/does-not-exist" in err
