@@ -15,7 +15,7 @@ import requests
 import responses
 
 from fhirconv.cli import main
-from fhirconv.errors import ServerRejected, ServerUnreachable
+from fhirconv.errors import ServerError, ServerRejected, ServerUnreachable
 from fhirconv.server import Credentials, FhirClient, RetryPolicy, push_bundle
 from fhirconv.server.retry import parse_retry_after
 from tests.conftest import SAMPLES
@@ -319,3 +319,15 @@ def test_many_bundles_in_parallel_report_in_order_and_fail_together(tmp_path: Pa
     assert "  error       Patient.gender  bad gender" in err.splitlines()
     assert err.splitlines()[-1] == "fhirconv: 1 of 4 bundles failed"
     assert len(responses.calls) == 4
+
+
+def test_tls_verification_is_on_by_default_and_takes_a_ca_bundle(tmp_path: Path) -> None:
+    assert FhirClient(BASE).session.verify is True
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n", "utf-8")
+    assert FhirClient(BASE, verify=str(ca)).session.verify == str(ca)
+
+
+def test_a_base_url_that_is_not_http_is_refused() -> None:
+    with pytest.raises(ServerError, match="is not an http"):
+        FhirClient("ftp://example.org/fhir")

@@ -69,15 +69,18 @@ def test_every_coding_has_a_source_and_every_standard_code_a_display(terminology
 
 
 def test_coverage_of_the_tables(terminology: Terminology) -> None:
-    def coded(kind: str, *systems: str) -> int:
+    def coded(kind: str, *systems: str, categories: set[str] | None = None) -> int:
         return sum(
             1
             for c in terminology.concepts
-            if c.kind == kind and all(any(x.system == s for x in c.codings) for s in systems)
+            if c.kind == kind
+            and (categories is None or c.category in categories)
+            and all(any(x.system == s for x in c.codings) for s in systems)
         )
 
+    assert coded("observation", "http://loinc.org", categories={"laboratory", "vital-signs"}) >= 150
     assert coded("medication", "http://www.nlm.nih.gov/research/umls/rxnorm", "http://www.whocc.no/atc") >= 100
-    assert coded("condition", "http://snomed.info/sct") >= 100
+    assert coded("condition", "http://snomed.info/sct", "http://hl7.org/fhir/sid/icd-10") >= 100
     assert coded("procedure", "http://snomed.info/sct") >= 40
 
 
