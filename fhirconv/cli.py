@@ -24,6 +24,7 @@ exit codes: 0 success, 1 input or validation problem, 2 usage, 3 server problem
 examples:
   fhirconv convert samples/anti-mda5-dermatomyositis.yaml -o bundle.json
   fhirconv validate bundle.json
+  fhirconv validate bundle.json --profile-dir profiles/
   fhirconv mappings show "créatine kinase"
   fhirconv schema > case-file.schema.json
   fhirconv push bundle.json --server http://localhost:8080/fhir
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
               fhirconv convert case.yaml --format xml -o bundle.xml
               fhirconv convert case.yaml --bundle-type collection --index-date 2021-03-01
               fhirconv convert case.yaml --mappings my-tables/ --allow-unmapped
+              fhirconv convert case.yaml --profile-dir profiles/ -o bundle.json
             """
         ),
         formatter_class=_formatter,
@@ -95,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-unmapped", action="store_true", help="keep unknown terms as text-only concepts and list them"
     )
     convert.add_argument("--no-validate", action="store_true", help="write the bundle even if validation finds errors")
+    _add_profile_options(convert)
     convert.add_argument("--push", metavar="URL", help="also push the bundle to this FHIR server (see 'fhirconv push')")
     _add_server_options(convert, server_required=False)
 
@@ -126,9 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="check a FHIR R4 bundle (JSON or XML)",
         description=(
             "Check a bundle: it parses as FHIR R4, every reference resolves inside it, every coding of a known "
-            "system is in the mappings with its exact display, and every UCUM code is valid."
+            "system is in the mappings with its exact display, and every UCUM code is valid. A resource that "
+            "declares profiles (meta.profile) is checked against those found in --profile-dir folders; a profile "
+            "that is not found gives a warning that it was not checked."
         ),
-        epilog="examples:\n  fhirconv validate bundle.json\n  fhirconv validate bundle.xml --format json\n",
+        epilog=(
+            "examples:\n  fhirconv validate bundle.json\n  fhirconv validate bundle.xml --format json\n"
+            "  fhirconv validate bundle.json --profile-dir profiles/ --profile-dir more-profiles/\n"
+        ),
         formatter_class=_formatter,
     )
     validate.add_argument("bundle", type=Path, help="the bundle file (.json or .xml)")
@@ -136,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=["text", "json"], default="text", help="report format (json: OperationOutcome)"
     )
     _add_mapping_options(validate)
+    _add_profile_options(validate)
 
     mappings = commands.add_parser(
         "mappings",
@@ -211,6 +220,20 @@ def _add_server_options(parser: argparse.ArgumentParser, *, server_required: boo
     )
     group.add_argument(
         "--verify", action="store_true", help="read back what was stored and compare it with what was sent"
+    )
+
+
+def _add_profile_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--profile-dir",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help=(
+            "a folder of StructureDefinition, ValueSet and CodeSystem JSON files (or Bundles of them): resources "
+            "declaring those profiles in meta.profile are checked against them (repeatable)"
+        ),
     )
 
 

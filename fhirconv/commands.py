@@ -13,7 +13,7 @@ from fhirconv.convert import convert_case, load_case
 from fhirconv.errors import BundleReadError, FhirconvError, InputError, Location, ValidationFailed
 from fhirconv.serialize import render, to_data, write_atomic
 from fhirconv.terminology import Terminology
-from fhirconv.validate import has_errors, operation_outcome, read_fhir, summary, validate_data
+from fhirconv.validate import ProfileSet, has_errors, operation_outcome, read_fhir, summary, validate_data
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -35,6 +35,11 @@ def _terminology(args: argparse.Namespace) -> Terminology:
     return Terminology.load(args.mappings)
 
 
+def _profiles(args: argparse.Namespace) -> ProfileSet | None:
+    folders: list[Path] = getattr(args, "profile_dir", None) or []
+    return ProfileSet.load(folders) if folders else None
+
+
 def convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     terminology = _terminology(args)
     if not args.case.is_file():
@@ -50,7 +55,7 @@ def convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     if not args.no_validate:
         # The resources were built through the R4B models, which already checked their structure.
-        issues = validate_data([to_data(result.bundle)], terminology, structure=False)
+        issues = validate_data([to_data(result.bundle)], terminology, structure=False, profiles=_profiles(args))
         if has_errors(issues):
             for issue in issues:
                 if issue.is_error:
@@ -114,7 +119,7 @@ def validate(args: argparse.Namespace, out: TextIO) -> int:
     except OSError as exc:
         raise BundleReadError(exc.strerror or "cannot read the file", location=Location(file=str(path))) from None
     terminology = _terminology(args)
-    issues = validate_data(read_fhir(raw, str(path)), terminology)
+    issues = validate_data(read_fhir(raw, str(path)), terminology, profiles=_profiles(args))
     if args.format == "json":
         out.write(json.dumps(operation_outcome(issues), indent=2, ensure_ascii=False) + "\n")
     else:

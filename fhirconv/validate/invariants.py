@@ -32,9 +32,9 @@ from fhirconv.validate.fhirpath import (
     instances,
     to_boolean,
 )
-from fhirconv.validate.issues import Issue
+from fhirconv.validate.issues import Issue, Severity
 
-__all__ = ["Definitions", "check_invariants", "load_definitions"]
+__all__ = ["ConstraintRunner", "Definitions", "Invariant", "check_invariants", "compile_invariant", "load_definitions"]
 
 _JSON_KINDS: dict[str, type | tuple[type, ...]] = {"string": str, "boolean": bool, "number": (int, float, Decimal)}
 _PROFILE_PREFIX = "http://hl7.org/fhir/StructureDefinition/"
@@ -49,13 +49,15 @@ _HAPI_EXPRESSIONS = {"ele-1": "hasValue() or children().exists()", "txt-2": "htm
 
 @dataclass(frozen=True)
 class Invariant:
-    """One error-level constraint, ready to run: ``run`` is None when it cannot be evaluated (``why`` says why)."""
+    """One constraint, ready to run: ``run`` is None when it cannot be evaluated (``why`` says why). ``severity`` is
+    that of the issue a failure gives (the R4 definitions' invariants run here are all ``error``)."""
 
     key: str
     human: str
     expression: str
     run: Fn | None
     why: str = ""
+    severity: Severity = "error"
 
 
 @dataclass
@@ -67,14 +69,20 @@ class Definitions:
     by_type: dict[str, tuple[Invariant, ...]]
 
 
-def _invariant(key: str, human: str, expression: str) -> Invariant:
+def _invariant(key: str, human: str, expression: str, severity: Severity = "error") -> Invariant:
     text = _HAPI_EXPRESSIONS.get(key, expression)
     try:
-        return Invariant(key, human, expression, compile_expression(text))
+        return Invariant(key, human, expression, compile_expression(text), severity=severity)
     except UnsupportedFunctionError as exc:
-        return Invariant(key, human, expression, None, f"uses {exc.function}()")
+        return Invariant(key, human, expression, None, f"uses {exc.function}()", severity)
     except FhirPathError as exc:
-        return Invariant(key, human, expression, None, f"cannot be parsed ({exc})")
+        return Invariant(key, human, expression, None, f"cannot be parsed ({exc})", severity)
+
+
+def compile_invariant(key: str, human: str, expression: str, severity: Severity = "error") -> Invariant:
+    """A constraint (of a profile, say) compiled for :class:`ConstraintRunner`; never raises: an expression that
+    cannot be evaluated gives an Invariant whose ``run`` is None."""
+    return _invariant(key, human, expression, severity)
 
 
 @cache
@@ -238,7 +246,9 @@ class _Run:
                     )
                 continue
             if not ok:  # HAPI counts an empty result as a failure
-                self.issues.append(Issue("error", location, f"{invariant.key}: {invariant.human}", "invariant"))
+                self.issues.append(
+                    Issue(invariant.severity, location, f"{invariant.key}: {invariant.human}", "invariant")
+                )
 
     def visit_resource(self, item: Item, location: str, path: str, root: Item | None) -> None:
         variables = self.env.variables
@@ -319,6 +329,45 @@ def _bundle_index(top: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if isinstance(resource.get("resourceType"), str) and isinstance(resource.get("id"), str):
             found.setdefault(f"{resource['resourceType']}/{resource['id']}", resource)
     return found
+
+
+class ConstraintRunner:
+    """Evaluates given invariants on elements of one resource, with the same evaluator, variables (``%resource``,
+    ``%rootResource``), ``resolve()`` and reporting as :func:`check_invariants`; for the constraints of profiles.
+
+    ``top`` is the resource validated as a whole (a Bundle: ``resolve()`` finds its entries)."""
+
+    def __init__(self, top: dict[str, Any]) -> None:
+        self._run = _Run(load_definitions(), top)
+
+    def check(
+        self,
+        value: Any,
+        type_key: str,
+        fhir_type: str,
+        location: str,
+        invariants: tuple[Invariant, ...],
+        resource: dict[str, Any],
+        root: dict[str, Any] | None = None,
+    ) -> list[Issue]:
+        """The issues of ``invariants`` on ``value`` (an element of ``resource``, typed ``type_key``: a type name,
+        or the path of a backbone element such as ``Observation.component``). An invariant that cannot be
+        evaluated gives one ``information`` issue per key and runner."""
+        run = self._run
+        variables = run.env.variables
+        kind = str(resource.get("resourceType"))
+        top = root if root is not None else resource
+        variables["resource"] = [Item(resource, kind, kind)]
+        variables["rootResource"] = [Item(top, str(top.get("resourceType")), str(top.get("resourceType")))]
+        start = len(run.issues)
+        try:
+            run.check(Item(value, type_key, fhir_type), location, invariants)
+        finally:
+            variables.pop("resource", None)
+            variables.pop("rootResource", None)
+        found = run.issues[start:]
+        del run.issues[start:]
+        return found
 
 
 def check_invariants(resource: dict[str, Any], location: str) -> list[Issue]:

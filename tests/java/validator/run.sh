@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Offline HAPI FHIR R4 validator harness for fhirconv's tests.
 #
-#   tests/java/validator/run.sh [--ready] [--no-warmup] [--] [FILE...]
+#   tests/java/validator/run.sh [--ready] [--no-warmup] [--profile-dir DIR]... [--] [FILE...]
 #
 # Builds the Maven module the first time (and again whenever pom.xml or src/ changed), then runs
 # org.fhirconv.harness.ValidatorMain: with FILE arguments it validates those files, otherwise it reads file paths

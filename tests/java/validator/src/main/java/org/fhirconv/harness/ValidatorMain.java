@@ -6,12 +6,15 @@ import ca.uhn.fhir.context.support.IValidationSupport;
 import ca.uhn.fhir.validation.FhirValidator;
 import ca.uhn.fhir.validation.SingleValidationMessage;
 import ca.uhn.fhir.validation.ValidationResult;
+import org.hl7.fhir.common.hapi.validation.support.PrePopulatedValidationSupport;
 import org.hl7.fhir.common.hapi.validation.support.CommonCodeSystemsTerminologyService;
 import org.hl7.fhir.common.hapi.validation.support.InMemoryTerminologyServerValidationSupport;
 import org.hl7.fhir.common.hapi.validation.support.SnapshotGeneratingValidationSupport;
 import org.hl7.fhir.common.hapi.validation.support.UnknownCodeSystemWarningValidationSupport;
 import org.hl7.fhir.common.hapi.validation.support.ValidationSupportChain;
 import org.hl7.fhir.common.hapi.validation.validator.FhirInstanceValidator;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.hl7.fhir.r4.model.Bundle;
 
 import java.io.BufferedReader;
 import java.io.FileOutputStream;
@@ -34,14 +37,18 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.Stream;
 
 /**
  * Offline HAPI FHIR R4 instance validator for fhirconv's test suite.
  *
  * <p>Usage:
  * <pre>
- *   ValidatorMain [--ready] [--no-warmup] [--] [FILE...]
+ *   ValidatorMain [--ready] [--no-warmup] [--profile-dir DIR]... [--] [FILE...]
  * </pre>
+ * {@code --profile-dir DIR} (repeatable) adds the StructureDefinitions, ValueSets and CodeSystems of the {@code .json}
+ * files in DIR (resources, or Bundles of them) to the validation support chain, so that resources declaring those
+ * profiles in {@code meta.profile} are checked against them. Without it the harness behaves exactly as before.
  * With FILE arguments (batch mode) each file is validated in turn. Without them (stdin mode) file paths are read
  * from standard input, one per line, until EOF. Either way, for each file exactly one line of JSON is written to
  * standard output and flushed:
@@ -69,25 +76,76 @@ public final class ValidatorMain {
      * are checked for real. UnknownCodeSystemWarningValidationSupport is deprecated in HAPI 8.8 but still does its job
      * (and must stay last in the chain).
      */
-    @SuppressWarnings("deprecation")
     static FhirValidator buildValidator() {
+        return buildValidator(List.of());
+    }
+
+    /** The same validator, plus the conformance resources of {@code profileDirs} (first in the chain). */
+    @SuppressWarnings("deprecation")
+    static FhirValidator buildValidator(List<Path> profileDirs) {
         FhirContext ctx = FhirContext.forR4Cached();
 
         UnknownCodeSystemWarningValidationSupport unknownCodeSystems = new UnknownCodeSystemWarningValidationSupport(ctx);
         unknownCodeSystems.setNonExistentCodeSystemSeverity(IValidationSupport.IssueSeverity.WARNING);
 
-        ValidationSupportChain chain = new ValidationSupportChain(
-                new DefaultProfileValidationSupport(ctx),
-                new CommonCodeSystemsTerminologyService(ctx),
-                new InMemoryTerminologyServerValidationSupport(ctx),
-                new SnapshotGeneratingValidationSupport(ctx),
-                unknownCodeSystems);
+        List<IValidationSupport> supports = new ArrayList<>();
+        if (!profileDirs.isEmpty()) {
+            supports.add(loadProfiles(ctx, profileDirs));
+        }
+        supports.add(new DefaultProfileValidationSupport(ctx));
+        supports.add(new CommonCodeSystemsTerminologyService(ctx));
+        supports.add(new InMemoryTerminologyServerValidationSupport(ctx));
+        supports.add(new SnapshotGeneratingValidationSupport(ctx));
+        supports.add(unknownCodeSystems);
+        ValidationSupportChain chain = new ValidationSupportChain(supports.toArray(new IValidationSupport[0]));
 
         FhirInstanceValidator instanceValidator = new FhirInstanceValidator(chain);
 
         FhirValidator validator = ctx.newValidator();
         validator.registerValidatorModule(instanceValidator);
         return validator;
+    }
+
+    /** StructureDefinitions, ValueSets and CodeSystems from the .json files of each folder (Bundles unpacked). */
+    static PrePopulatedValidationSupport loadProfiles(FhirContext ctx, List<Path> dirs) {
+        PrePopulatedValidationSupport support = new PrePopulatedValidationSupport(ctx);
+        int count = 0;
+        for (Path dir : dirs) {
+            List<Path> files;
+            try (Stream<Path> listing = Files.list(dir)) {
+                files = listing.filter(p -> p.toString().endsWith(".json")).sorted().toList();
+            } catch (IOException e) {
+                throw new IllegalArgumentException("cannot read profile folder " + dir + ": " + e, e);
+            }
+            for (Path file : files) {
+                IBaseResource resource;
+                try {
+                    resource = ctx.newJsonParser().parseResource(Files.readString(file, StandardCharsets.UTF_8));
+                } catch (IOException | RuntimeException e) {
+                    System.err.println("[fhirconv-harness] skipping " + file + ": " + e);
+                    continue;
+                }
+                List<IBaseResource> found = new ArrayList<>();
+                if (resource instanceof Bundle bundle) {
+                    for (Bundle.BundleEntryComponent entry : bundle.getEntry()) {
+                        if (entry.getResource() != null) {
+                            found.add(entry.getResource());
+                        }
+                    }
+                } else {
+                    found.add(resource);
+                }
+                for (IBaseResource one : found) {
+                    String type = ctx.getResourceType(one);
+                    if (type.equals("StructureDefinition") || type.equals("ValueSet") || type.equals("CodeSystem")) {
+                        support.addResource(one);
+                        count++;
+                    }
+                }
+            }
+        }
+        System.err.println("[fhirconv-harness] loaded " + count + " conformance resources from " + dirs);
+        return support;
     }
 
     public static void main(String[] args) throws IOException {
@@ -102,16 +160,25 @@ public final class ValidatorMain {
         boolean ready = false;
         boolean warmup = true;
         List<String> files = new ArrayList<>();
+        List<Path> profileDirs = new ArrayList<>();
         boolean optionsDone = false;
-        for (String arg : args) {
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
             if (!optionsDone && arg.startsWith("--")) {
                 switch (arg) {
                     case "--" -> optionsDone = true;
                     case "--ready" -> ready = true;
                     case "--no-warmup" -> warmup = false;
+                    case "--profile-dir" -> {
+                        if (i + 1 >= args.length || !Files.isDirectory(Path.of(args[i + 1]))) {
+                            System.err.println("ValidatorMain: --profile-dir needs an existing folder");
+                            System.exit(2);
+                        }
+                        profileDirs.add(Path.of(args[++i]));
+                    }
                     default -> {
                         System.err.println("ValidatorMain: unknown option " + arg
-                                + "\nusage: ValidatorMain [--ready] [--no-warmup] [--] [FILE...]");
+                                + "\nusage: ValidatorMain [--ready] [--no-warmup] [--profile-dir DIR]... [--] [FILE...]");
                         System.exit(2);
                     }
                 }
@@ -120,7 +187,7 @@ public final class ValidatorMain {
             }
         }
 
-        ValidatorMain harness = new ValidatorMain(buildValidator());
+        ValidatorMain harness = new ValidatorMain(buildValidator(profileDirs));
         System.err.println("[fhirconv-harness] validator built after " + (System.nanoTime() - started) / 1_000_000L + " ms");
         if (warmup) {
             harness.warmUp();
