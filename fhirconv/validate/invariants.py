@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from fhirconv.validate.fhirpath import (
@@ -49,15 +49,32 @@ _HAPI_EXPRESSIONS = {"ele-1": "hasValue() or children().exists()", "txt-2": "htm
 
 @dataclass(frozen=True)
 class Invariant:
-    """One constraint, ready to run: ``run`` is None when it cannot be evaluated (``why`` says why). ``severity`` is
-    that of the issue a failure gives (the R4 definitions' invariants run here are all ``error``)."""
+    """One constraint: ``run`` is None when it cannot be evaluated (``why`` says why). ``severity`` is that of the
+    issue a failure gives (the R4 definitions' invariants run here are all ``error``). The expression is compiled on
+    first use: a conversion meets a few dozen of R4's ~250 constraints, and compiling them all costs start-up time."""
 
     key: str
     human: str
     expression: str
-    run: Fn | None
-    why: str = ""
     severity: Severity = "error"
+
+    @cached_property
+    def _compiled(self) -> tuple[Fn | None, str]:
+        text = _HAPI_EXPRESSIONS.get(self.key, self.expression)
+        try:
+            return compile_expression(text), ""
+        except UnsupportedFunctionError as exc:
+            return None, f"uses {exc.function}()"
+        except FhirPathError as exc:
+            return None, f"cannot be parsed ({exc})"
+
+    @property
+    def run(self) -> Fn | None:
+        return self._compiled[0]
+
+    @property
+    def why(self) -> str:
+        return self._compiled[1]
 
 
 @dataclass
@@ -69,20 +86,10 @@ class Definitions:
     by_type: dict[str, tuple[Invariant, ...]]
 
 
-def _invariant(key: str, human: str, expression: str, severity: Severity = "error") -> Invariant:
-    text = _HAPI_EXPRESSIONS.get(key, expression)
-    try:
-        return Invariant(key, human, expression, compile_expression(text), severity=severity)
-    except UnsupportedFunctionError as exc:
-        return Invariant(key, human, expression, None, f"uses {exc.function}()", severity)
-    except FhirPathError as exc:
-        return Invariant(key, human, expression, None, f"cannot be parsed ({exc})", severity)
-
-
 def compile_invariant(key: str, human: str, expression: str, severity: Severity = "error") -> Invariant:
-    """A constraint (of a profile, say) compiled for :class:`ConstraintRunner`; never raises: an expression that
-    cannot be evaluated gives an Invariant whose ``run`` is None."""
-    return _invariant(key, human, expression, severity)
+    """A constraint (of a profile, say) for :class:`ConstraintRunner`; never raises: an expression that cannot be
+    evaluated gives an Invariant whose ``run`` is None."""
+    return Invariant(key, human, expression, severity)
 
 
 @cache
@@ -107,7 +114,7 @@ def load_definitions() -> Definitions:
                 continue
             ident = (constraint.key, constraint.expression)
             if ident not in compiled:
-                compiled[ident] = _invariant(constraint.key, constraint.human, constraint.expression)
+                compiled[ident] = Invariant(constraint.key, constraint.human, constraint.expression)
             out.append(compiled[ident])
         return tuple(out)
 

@@ -20,7 +20,7 @@ from fhirconv.validate.fhirpath import (
     html_has_content,
     html_ok,
 )
-from fhirconv.validate.invariants import _invariant, _Run, check_invariants, load_definitions
+from fhirconv.validate.invariants import _Run, check_invariants, compile_invariant, load_definitions
 from fhirconv.validate.r4index import load_index
 from tests.conftest import SAMPLES
 from tests.support.invariant_cases import CASES, Case, case
@@ -90,7 +90,7 @@ def test_every_error_invariant_of_r4_compiles() -> None:
     for name in index.type_names:
         for _element, constraint in index.type(name).constraints():
             if constraint.severity == "error":
-                invariant = _invariant(constraint.key, constraint.human, constraint.expression)
+                invariant = compile_invariant(constraint.key, constraint.human, constraint.expression)
                 assert invariant.run is not None, (constraint.key, invariant.why)
                 keys.add(constraint.key)
     assert {"ele-1", "dom-2", "dom-3", "obs-6", "obs-7", "bdl-7", "ref-1", "per-1", "sqty-1", "txt-1"} <= keys
@@ -98,7 +98,7 @@ def test_every_error_invariant_of_r4_compiles() -> None:
 
 def test_an_invariant_that_cannot_be_evaluated_is_reported_once() -> None:
     definitions = load_definitions()
-    odd = _invariant("zzz-1", "codes from the value set", "code.memberOf('http://example.org/vs')")
+    odd = compile_invariant("zzz-1", "codes from the value set", "code.memberOf('http://example.org/vs')")
     assert odd.run is None and odd.why == "uses memberOf()"
     patched = dataclasses.replace(
         definitions, by_path={**definitions.by_path, "Patient.contact": (odd,)}, by_type=definitions.by_type
