@@ -6,7 +6,6 @@ Exit codes: 0 success; 1 input or validation problem; 2 usage; 3 server rejected
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -280,7 +279,3 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             raise
         err.write(f"fhirconv: internal error: {type(exc).__name__}: {exc} (run with --debug for details)\n")
         return EXIT_INPUT
-
-
-def _json(value: object) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False)

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import cache
@@ -210,7 +209,3 @@ def write_atomic(path: Path, content: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-def iter_entries(bundle: Bundle) -> Iterator[Any]:
-    return iter(bundle.entry or [])

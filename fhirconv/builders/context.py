@@ -49,17 +49,6 @@ class ResolvedConcept:
     unit: str | None = None
 
 
-#: Resource type of each element list, for references between elements by id.
-ELEMENT_TYPES = {
-    "conditions": "Condition",
-    "observations": "Observation",
-    "medications": "MedicationStatement",
-    "procedures": "Procedure",
-    "stays": "Encounter",
-    "exposures": "Observation",
-}
-
-
 class BuildContext:
     def __init__(
         self,
@@ -102,9 +91,6 @@ class BuildContext:
             add(stay.id, "Encounter")
         for exposure in case.patient.exposures:
             add(exposure.id, "Observation")
-
-    def element_type(self, element_id: str) -> str | None:
-        return self._elements.get(element_id)
 
     def reference_to(self, element_id: str, allowed: Sequence[str], path: FieldPath) -> Reference:
         resource_type = self._elements.get(element_id)

@@ -6,7 +6,6 @@ memoised and detects cycles, so the order of items in the file does not matter e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from fhirconv.casefile.loader import FieldPath
@@ -44,9 +43,6 @@ class Timeline:
     @property
     def index(self) -> PartialDate:
         return self._index
-
-    def slots(self) -> Iterator[FieldPath]:
-        return iter(self._slots)
 
     def resolve_all(self) -> None:
         """Resolve every slot so that any error surfaces before output is built."""

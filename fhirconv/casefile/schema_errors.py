@@ -6,7 +6,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from fhirconv.casefile.loader import LoadedDocument
-from fhirconv.errors import CaseSchemaError, render_path
+from fhirconv.errors import CaseSchemaError
 
 _HINTS = {
     "extra_forbidden": "remove it or check its spelling; 'fhirconv schema' lists every field",
@@ -53,5 +53,3 @@ def _most_specific(problems: list[ErrorDetails]) -> ErrorDetails:
     # pydantic reports every member of a union it tried; the deepest location is the one the author meant.
     return max(problems, key=lambda problem: len(_clean_path(problem["loc"])))
 
-
-__all__ = ["render_path", "schema_error"]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import calendar
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import IntEnum
@@ -265,8 +265,3 @@ def resolve(expression: TimeExpression, anchors: AnchorLookup, previous: Partial
         return expression.shift(previous)
     assert expression.anchor is not None
     return expression.shift(anchors(expression.anchor))
-
-
-def index_anchor_names(index_event: str) -> Mapping[str, str]:
-    """The names that mean the index date."""
-    return {"index": "index", index_event: "index"}

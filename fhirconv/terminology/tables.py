@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -307,9 +307,3 @@ def _system(document: LoadedDocument, path: tuple[str | int, ...], name: str, it
         source=_text(document, (*path, "source"), item.get("source")),
         codes=tuple(entries),
     )
-
-
-def iter_codings(tables: Tables) -> Iterator[tuple[Concept, Coding]]:
-    for concept in tables.concepts:
-        for coding in concept.codings:
-            yield concept, coding
