@@ -129,8 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Check a bundle: it parses as FHIR R4, every reference resolves inside it, every coding of a known "
             "system is in the mappings with its exact display, and every UCUM code is valid. A resource that "
-            "declares profiles (meta.profile) is checked against those found in --profile-dir folders; a profile "
-            "that is not found gives a warning that it was not checked."
+            "declares profiles (meta.profile) is checked against those found in --profile-dir folders and R4's own "
+            "profiles (vitalsigns, bodyweight, bp, ...); a profile that is not found gives a warning that it was not "
+            "checked."
         ),
         epilog=(
             "examples:\n  fhirconv validate bundle.json\n  fhirconv validate bundle.xml --format json\n"

