@@ -7,23 +7,27 @@ FHIR JSON data and returns every issue it finds, located by a FHIRPath-like path
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from fhirconv.errors import UcumError
 from fhirconv.terminology import Terminology
 from fhirconv.terminology.codes import STANDARD_SYSTEMS, UCUM, code_shape_ok
 from fhirconv.ucum import is_valid_ucum, parse_ucum
-from fhirconv.validate.issues import Issue
+from fhirconv.validate.issues import Issue, Severity
 
 
 def _objects(value: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every JSON object under ``value`` (itself included) with its path; only objects and arrays are entered, so
+    that no path is built for the primitives, most of a resource."""
     if isinstance(value, dict):
         yield path, value
         for key, child in value.items():
             if isinstance(child, list):
                 for index, item in enumerate(child):
-                    yield from _objects(item, f"{path}.{key}[{index}]")
-            else:
+                    if isinstance(item, dict):
+                        yield from _objects(item, f"{path}.{key}[{index}]")
+            elif isinstance(child, dict):
                 yield from _objects(child, f"{path}.{key}")
 
 
@@ -47,6 +51,12 @@ def ucum_issues(code: str, location: str) -> list[Issue]:
     """An invalid UCUM code is an error; forms HAPI's validator lets through are warnings, so that both agree on what
     is an error: a doubled '/' or a stray ')' (HAPI's lexer skips them), and valid codes that clinical text rarely
     means (G/L is gauss per litre)."""
+    return [Issue(severity, location, message, "code-invalid") for severity, message in _ucum_problems(code)]
+
+
+@lru_cache(maxsize=1024)
+def _ucum_problems(code: str) -> tuple[tuple[Severity, str], ...]:
+    """(severity, message) of each problem of a UCUM code; cached, as a bundle repeats the same few units."""
     try:
         parse_ucum(code, clinical=False)
     except UcumError as exc:
@@ -54,27 +64,18 @@ def ucum_issues(code: str, location: str) -> list[Issue]:
             code.replace("//", "/").replace(")", "") if code.count(")") > code.count("(") else code.replace("//", "/")
         )
         if lenient != code and is_valid_ucum(lenient, clinical=False):
-            return [
-                Issue(
-                    "warning",
-                    location,
-                    f"{exc.message}; HAPI's validator accepts it",
-                    "code-invalid",
-                )
-            ]
-        return [Issue("error", location, exc.message, "code-invalid")]
+            return (("warning", f"{exc.message}; HAPI's validator accepts it"),)
+        return (("error", exc.message),)
     try:
         parse_ucum(code)
     except UcumError as exc:
-        return [
-            Issue(
+        return (
+            (
                 "warning",
-                location,
                 f"{code!r} is valid UCUM but probably not what was meant: {exc.message.split(': ', 1)[-1]}",
-                "code-invalid",
-            )
-        ]
-    return []
+            ),
+        )
+    return ()
 
 
 def _check_coding(path: str, coding: dict[str, Any], terminology: Terminology) -> list[Issue]:

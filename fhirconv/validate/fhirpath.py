@@ -23,8 +23,10 @@ from functools import lru_cache
 from typing import Any
 
 __all__ = [
+    "FAST_EXPRESSIONS",
     "ChildDef",
     "Env",
+    "FastCheck",
     "FhirPathError",
     "Item",
     "TypeModel",
@@ -66,18 +68,47 @@ class ChildDef:
 
 @dataclass
 class TypeModel:
-    """Which elements each type has, and the type hierarchy (``bases``: type name -> base type name)."""
+    """Which elements each type has, and the type hierarchy (``bases``: type name -> base type name).
+
+    ``elements`` (FHIRPath name -> definitions) and ``by_json`` (JSON name -> definition) are keyed by a type name
+    or a backbone path. With a ``loader``, a key missing from them is filled on first use (``loader(model, key)``
+    calls :meth:`add`): a validation meets a few dozen of R4's types, and building all of them costs start-up time.
+    Read them through :meth:`named` and :meth:`members`, which call the loader."""
 
     elements: dict[str, dict[str, tuple[ChildDef, ...]]] = field(default_factory=dict)
     by_json: dict[str, dict[str, ChildDef]] = field(default_factory=dict)
     bases: dict[str, str] = field(default_factory=dict)
     primitives: frozenset[str] = frozenset()
     resources: frozenset[str] = frozenset()
+    loader: Callable[[TypeModel, str], None] | None = field(default=None, repr=False, compare=False)
+    _loaded: set[str] = field(default_factory=set, repr=False, compare=False)
 
     def add(self, type_key: str, child: ChildDef) -> None:
         named = self.elements.setdefault(type_key, {})
         named[child.name] = (*named.get(child.name, ()), child)
         self.by_json.setdefault(type_key, {})[child.json_name] = child
+
+    def _load(self, type_key: str) -> None:
+        # a key can be any JSON value: an Item's type comes from a resource's "resourceType"
+        if self.loader is not None and isinstance(type_key, str) and type_key not in self._loaded:
+            self._loaded.add(type_key)
+            self.loader(self, type_key)
+
+    def named(self, type_key: str) -> dict[str, tuple[ChildDef, ...]] | None:
+        """FHIRPath name -> the elements of that name, for ``type_key`` (None for a type without elements)."""
+        found = self.elements.get(type_key)
+        if found is None:
+            self._load(type_key)
+            found = self.elements.get(type_key)
+        return found
+
+    def members(self, type_key: str) -> dict[str, ChildDef] | None:
+        """JSON property name -> element, for ``type_key`` (None for a type without elements)."""
+        found = self.by_json.get(type_key)
+        if found is None:
+            self._load(type_key)
+            found = self.by_json.get(type_key)
+        return found
 
     def is_a(self, fhir_type: str, name: str) -> bool:
         current: str | None = fhir_type
@@ -176,7 +207,7 @@ def children_named(item: Item, name: str, model: TypeModel) -> Collection:
         if isinstance(ext, dict) and name in ("id", "extension"):
             return _raw_children(ext, name, model)
         return []
-    defs = model.elements.get(item.type_key or "")
+    defs = model.named(item.type_key or "")
     if defs is None:
         return _raw_children(value, name, model)
     found = defs.get(name)
@@ -196,11 +227,13 @@ def instances(value: dict[str, Any], child: ChildDef) -> list[tuple[int, Any, An
     value is allowed, a value of the wrong JSON kind (``"value": true`` for a decimal, a string for a Coding)."""
     raw = value.get(child.json_name)
     ext = value.get("_" + child.json_name) if child.primitive else None
-    if raw is None and ext is None:
-        return []
-    if not isinstance(raw, list) and not isinstance(ext, list):
+    if ext is None and not isinstance(raw, list):  # the common case, first
+        if raw is None:
+            return []
         one = _readable(raw, child)
-        return [] if one is None and ext is None else [(0, one, ext)]
+        return [] if one is None else [(0, one, None)]
+    if not isinstance(raw, list) and not isinstance(ext, list):
+        return [(0, _readable(raw, child), ext)]
     if not child.repeats:
         return []
     raws = raw if isinstance(raw, list) else []
@@ -225,7 +258,7 @@ def _readable(raw: Any, child: ChildDef) -> Any:
 
 def _raw_children(value: dict[str, Any], name: str, model: TypeModel) -> Collection:
     if name == "extension":
-        child = model.by_json.get("Element", {}).get("extension")
+        child = (model.members("Element") or {}).get("extension")
         type_key, fhir_type = ("Extension", "Extension") if child is None else (child.type_key, child.fhir_type)
         return [Item(one, type_key, fhir_type) for one in _as_list(value.get("extension"))]
     if name == "id":
@@ -246,7 +279,7 @@ def all_children(item: Item, model: TypeModel) -> Collection:
         if not isinstance(ext, dict):
             return []
         return _raw_children(ext, "id", model) + _raw_children(ext, "extension", model)
-    by_json = model.by_json.get(item.type_key or "")
+    by_json = model.members(item.type_key or "")
     out: Collection = []
     seen: set[str] = set()
     for key in value:
@@ -263,6 +296,40 @@ def all_children(item: Item, model: TypeModel) -> Collection:
         for _, one, one_ext in instances(value, child):
             _wrap(one, one_ext, child, out)
     return out
+
+
+def has_value_or_children(value: Any, ext: Any, type_key: str | None, model: TypeModel) -> bool:
+    """``hasValue() or children().exists()`` (ele-1 as HAPI runs it) on one element, without building Items.
+
+    The same answer as the compiled expression on ``Item(value, type_key, _, ext)``, for every input: it follows
+    :func:`all_children` step by step, stopping at the first child. ele-1 runs on every element of a resource, so
+    this is most of the invariants' work; ``tests/unit/test_invariants.py`` compares both on the corpus."""
+    if value is not None and not isinstance(value, dict | list):
+        return True  # hasValue()
+    if not isinstance(value, dict):
+        # a primitive without a (readable) value: its children are the id and extensions of its "_name" companion
+        return isinstance(ext, dict) and bool(_as_list(ext.get("id")) or _as_list(ext.get("extension")))
+    by_json = model.members(type_key or "")
+    for key in value:
+        if key == "resourceType":
+            continue
+        json_name = key[1:] if key.startswith("_") else key
+        child = by_json.get(json_name) if by_json is not None else None
+        if child is None:
+            if _as_list(value.get(json_name)):
+                return True
+        elif instances(value, child):
+            return True
+    return False
+
+
+# A direct implementation of an expression: (JSON value, "_name" companion, type key, model) -> it holds.
+FastCheck = Callable[[Any, Any, str | None, TypeModel], bool]
+
+# Expressions (as run, after HAPI's substitutions) with a direct implementation giving the same answer.
+FAST_EXPRESSIONS: dict[str, FastCheck] = {
+    "hasValue() or children().exists()": has_value_or_children,
+}
 
 
 # -- equality and order --------------------------------------------------------------------------------------------

@@ -14,25 +14,28 @@ The constraints and the element types come from the definitions index (:mod:`fhi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache, cached_property
 from typing import Any
 
 from fhirconv.validate.fhirpath import (
+    FAST_EXPRESSIONS,
     ChildDef,
     Env,
+    FastCheck,
     FhirPathError,
     Fn,
     Item,
     TypeModel,
     UnsupportedFunctionError,
     compile_expression,
+    has_value_or_children,
     instances,
     to_boolean,
 )
 from fhirconv.validate.issues import Issue, Severity
+from fhirconv.validate.r4index import INLINE_TYPES, Constraint, Member, R4Index, TypeDef
 
 __all__ = ["ConstraintRunner", "Definitions", "Invariant", "check_invariants", "compile_invariant", "load_definitions"]
 
@@ -51,7 +54,8 @@ _HAPI_EXPRESSIONS = {"ele-1": "hasValue() or children().exists()", "txt-2": "htm
 class Invariant:
     """One constraint: ``run`` is None when it cannot be evaluated (``why`` says why). ``severity`` is that of the
     issue a failure gives (the R4 definitions' invariants run here are all ``error``). The expression is compiled on
-    first use: a conversion meets a few dozen of R4's ~250 constraints, and compiling them all costs start-up time."""
+    first use: a conversion meets a few dozen of R4's ~250 constraints, and compiling them all costs start-up time.
+    ``fast`` is a direct implementation of the expression when there is one (ele-1), giving the same answer."""
 
     key: str
     human: str
@@ -60,13 +64,17 @@ class Invariant:
 
     @cached_property
     def _compiled(self) -> tuple[Fn | None, str]:
-        text = _HAPI_EXPRESSIONS.get(self.key, self.expression)
         try:
-            return compile_expression(text), ""
+            return compile_expression(self.text), ""
         except UnsupportedFunctionError as exc:
             return None, f"uses {exc.function}()"
         except FhirPathError as exc:
             return None, f"cannot be parsed ({exc})"
+
+    @property
+    def text(self) -> str:
+        """The expression as run (HAPI's where it differs from R4's)."""
+        return _HAPI_EXPRESSIONS.get(self.key, self.expression)
 
     @property
     def run(self) -> Fn | None:
@@ -76,14 +84,92 @@ class Invariant:
     def why(self) -> str:
         return self._compiled[1]
 
+    @cached_property
+    def fast(self) -> FastCheck | None:
+        return FAST_EXPRESSIONS.get(self.text)
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """What the walk needs for one JSON property of a type: the element, its location step (``code``,
+    ``value.ofType(Quantity)``) and the invariants of each of its instances (none for a resource: those are the
+    resource's own, run by ``visit_resource``)."""
+
+    child: ChildDef
+    step: str
+    invariants: tuple[Invariant, ...]
+    is_resource: bool
+    # ele-1 alone: nothing to run on an instance with a primitive value (hasValue() holds), most of a resource
+    only_ele_1: bool = False
+
 
 @dataclass
 class Definitions:
-    """The type model for FHIRPath plus the invariants by element path and by type (or type profile) name."""
+    """The type model for FHIRPath plus the invariants by element path and by type (or type profile) name.
+
+    ``by_path`` and ``by_type`` are filled on first use from ``source`` (the R4 index); an entry put there before
+    (as tests do) is used as it is. The per-type tables of the walk are cached here too, for the process."""
 
     model: TypeModel
     by_path: dict[str, tuple[Invariant, ...]]
     by_type: dict[str, tuple[Invariant, ...]]
+    source: _Source | None = None
+    _applicable: dict[tuple[str, str], tuple[Invariant, ...]] = field(init=False, default_factory=dict)
+    _slots: dict[str, dict[str, _Slot] | None] = field(init=False, default_factory=dict)
+
+    def path_invariants(self, path: str) -> tuple[Invariant, ...]:
+        found = self.by_path.get(path)
+        if found is None:
+            found = self.source.path_invariants(path) if self.source is not None else ()
+            self.by_path[path] = found
+        return found
+
+    def type_invariants(self, name: str) -> tuple[Invariant, ...]:
+        found = self.by_type.get(name)
+        if found is None:
+            found = self.source.type_invariants(name) if self.source is not None else ()
+            self.by_type[name] = found
+        return found
+
+    def is_type(self, name: str) -> bool:
+        """A type of the definitions (as opposed to a backbone path such as ``Observation.component``)."""
+        return self.source.index.has_type(name) if self.source is not None else name in self.by_type
+
+    def invariants_for(self, path: str, type_name: str) -> tuple[Invariant, ...]:
+        """The invariants of an element at ``path`` typed ``type_name``: the element's own, then its type's, each
+        key once."""
+        key = (path, type_name)
+        found = self._applicable.get(key)
+        if found is None:
+            seen: set[str] = set()
+            out: list[Invariant] = []
+            for invariant in (*self.path_invariants(path), *self.type_invariants(type_name)):
+                if invariant.key not in seen:
+                    seen.add(invariant.key)
+                    out.append(invariant)
+            found = tuple(out)
+            self._applicable[key] = found
+        return found
+
+    def slots(self, type_key: str) -> dict[str, _Slot] | None:
+        """JSON property name -> :class:`_Slot` for the elements of ``type_key`` (None when it has none)."""
+        if type_key in self._slots:
+            return self._slots[type_key]
+        members = self.model.members(type_key)
+        table = None if members is None else {name: self._slot(child) for name, child in members.items()}
+        self._slots[type_key] = table
+        return table
+
+    def _slot(self, child: ChildDef) -> _Slot:
+        step = child.json_name if child.name == child.json_name else f"{child.name}.ofType({child.fhir_type})"
+        if child.type_key == "Resource":
+            return _Slot(child, step, (), True)
+        type_name = child.profile or child.fhir_type
+        if child.type_key != child.fhir_type and not self.is_type(child.type_key):
+            type_name = child.fhir_type  # an inline element: BackboneElement / Element
+        invariants = self.invariants_for(child.path, type_name)
+        only_ele_1 = len(invariants) == 1 and invariants[0].fast is has_value_or_children
+        return _Slot(child, step, invariants, False, only_ele_1)
 
 
 def compile_invariant(key: str, human: str, expression: str, severity: Severity = "error") -> Invariant:
@@ -92,86 +178,116 @@ def compile_invariant(key: str, human: str, expression: str, severity: Severity 
     return Invariant(key, human, expression, severity)
 
 
-@cache
-def load_definitions() -> Definitions:
-    """The definitions from the packaged R4 index (read and compiled once per process)."""
-    from fhirconv.validate.r4index import INLINE_TYPES, load_index
+class _Source:
+    """Builds the definitions of one type (or backbone element) from the R4 index when first asked for.
 
-    index = load_index()
-    model = TypeModel()
-    by_path: dict[str, tuple[Invariant, ...]] = {}
-    by_type: dict[str, tuple[Invariant, ...]] = {}
-    profile_names = {url: url[len(_PROFILE_PREFIX) :] for url in index.profiles if url.startswith(_PROFILE_PREFIX)}
-    primitives = {name for name in index.type_names if index.is_primitive(name)}
-    model.primitives = frozenset(primitives)
-    model.resources = frozenset(index.resource_types | index.abstract_resource_types)
-    compiled: dict[tuple[str, str], Invariant] = {}
+    Only the types a validation meets get built: building all 211 of R4 took about 0.25 s at the first call."""
 
-    def invariants(constraints: Any) -> tuple[Invariant, ...]:
+    def __init__(self, index: R4Index) -> None:
+        self.index = index
+        self.profile_names = {
+            url: url[len(_PROFILE_PREFIX) :] for url in index.profiles if url.startswith(_PROFILE_PREFIX)
+        }
+        self.primitives = frozenset(name for name in index.type_names if index.is_primitive(name))
+        self._compiled: dict[tuple[str, str], Invariant] = {}
+
+    def model(self) -> TypeModel:
+        index = self.index
+        bases = {name: base for name in index.type_names if (base := index.base_of(name))}
+        return TypeModel(
+            bases=bases,
+            primitives=self.primitives,
+            resources=frozenset(index.resource_types | index.abstract_resource_types),
+            loader=self.load,
+        )
+
+    def invariants(self, constraints: tuple[Constraint, ...]) -> tuple[Invariant, ...]:
         out: list[Invariant] = []
         for constraint in constraints:
             if constraint.severity != "error" or not constraint.expression:
                 continue
             ident = (constraint.key, constraint.expression)
-            if ident not in compiled:
-                compiled[ident] = Invariant(constraint.key, constraint.human, constraint.expression)
-            out.append(compiled[ident])
+            if ident not in self._compiled:
+                self._compiled[ident] = Invariant(constraint.key, constraint.human, constraint.expression)
+            out.append(self._compiled[ident])
         return tuple(out)
 
-    for name in sorted(index.type_names):
+    def type_invariants(self, name: str) -> tuple[Invariant, ...]:
+        if not self.index.has_type(name):
+            return ()
+        return self.invariants(self.index.type(name).root.constraints)
+
+    def path_invariants(self, path: str) -> tuple[Invariant, ...]:
+        """The invariants of the element at ``path``; the type is the path's first step, as every R4 type's paths
+        start with its name (but SimpleQuantity's and MoneyQuantity's, which repeat Quantity's elements)."""
+        name = path.split(".", 1)[0]
+        found = self.index.type(name).element(path) if "." in path and self.index.has_type(name) else None
+        return self.invariants(found.constraints) if found is not None else ()
+
+    def load(self, model: TypeModel, type_key: str) -> None:
+        """Adds to ``model`` the elements of ``type_key``: a type name, or the path of a backbone element."""
+        index = self.index
+        name = type_key.split(".", 1)[0]
+        if not index.has_type(name) or name in self.primitives:
+            return
         typedef = index.type(name)
-        if typedef.base:
-            model.bases[name] = typedef.base
-        by_type[name] = invariants(typedef.root.constraints)
-        for element in typedef.elements[1:]:
-            if element.constraints:
-                by_path[element.path] = invariants(element.constraints)
-        if name in primitives:
-            continue
-        containers = [typedef.root.path] + [
-            e.path
-            for e in typedef.elements[1:]
-            if e.types and e.types[0].code in INLINE_TYPES and typedef.children(e.path)
-        ]
-        for container in containers:
-            for json_name, member in typedef.members(container).items():
-                element = member.element
-                if element.content_reference is not None:
-                    target = typedef.element(element.content_reference)
-                    code = target.types[0].code if target is not None and target.types else "BackboneElement"
-                    child = ChildDef(
-                        element.name.removesuffix("[x]"),
-                        json_name,
-                        element.content_reference,
-                        code,
-                        element.path,
-                        repeats=element.repeats,
-                        json_kind=dict,
-                    )
-                elif member.type is None:
-                    continue
-                else:
-                    code = member.type.code
-                    if code in INLINE_TYPES and typedef.children(element.path):
-                        type_key = element.path
-                    elif code in model.resources:
-                        type_key = "Resource"
-                    else:
-                        type_key = code
-                    profile = next((profile_names[p] for p in member.type.profiles if p in profile_names), None)
-                    child = ChildDef(
-                        element.name.removesuffix("[x]"),
-                        json_name,
-                        type_key,
-                        code,
-                        element.path,
-                        profile if profile != code else None,
-                        code in primitives,
-                        element.repeats,
-                        _JSON_KINDS.get(index.primitives[code].json) if code in primitives else dict,
-                    )
-                model.add(container, child)
-    return Definitions(model, by_path, by_type)
+        if "." not in type_key:
+            if typedef.root.path != type_key:
+                return  # SimpleQuantity, MoneyQuantity: profiles of Quantity, met as Quantity with a profile
+        else:
+            backbone = typedef.element(type_key)
+            if backbone is None or not backbone.types or backbone.types[0].code not in INLINE_TYPES:
+                return
+        for json_name, member in typedef.members(type_key).items():
+            child = self._child(typedef, json_name, member)
+            if child is not None:
+                model.add(type_key, child)
+
+    def _child(self, typedef: TypeDef, json_name: str, member: Member) -> ChildDef | None:
+        element = member.element
+        if element.content_reference is not None:
+            target = typedef.element(element.content_reference)
+            code = target.types[0].code if target is not None and target.types else "BackboneElement"
+            return ChildDef(
+                element.name.removesuffix("[x]"),
+                json_name,
+                element.content_reference,
+                code,
+                element.path,
+                repeats=element.repeats,
+                json_kind=dict,
+            )
+        if member.type is None:
+            return None
+        code = member.type.code
+        if code in INLINE_TYPES and typedef.children(element.path):
+            type_key = element.path
+        elif code in self.index.resource_types or code in self.index.abstract_resource_types:
+            type_key = "Resource"
+        else:
+            type_key = code
+        profile = next((self.profile_names[p] for p in member.type.profiles if p in self.profile_names), None)
+        primitive = code in self.primitives
+        return ChildDef(
+            element.name.removesuffix("[x]"),
+            json_name,
+            type_key,
+            code,
+            element.path,
+            profile if profile != code else None,
+            primitive,
+            element.repeats,
+            _JSON_KINDS.get(self.index.primitives[code].json) if primitive else dict,
+        )
+
+
+@cache
+def load_definitions() -> Definitions:
+    """The definitions from the packaged R4 index (each type built on first use, then kept for the process)."""
+    from fhirconv.validate.r4index import load_index
+
+    source = _Source(load_index())
+    return Definitions(source.model(), {}, {}, source)
 
 
 # -- the walk ------------------------------------------------------------------------------------------------------
@@ -186,7 +302,6 @@ class _Run:
         self.failed_to_run: set[str] = set()
         self.entries = _bundle_index(top)
         self.env = Env(self.model, {}, self.resolve)
-        self.applicable: dict[tuple[str, str], tuple[Invariant, ...]] = {}
 
     # %resource, %rootResource, resolve()
 
@@ -207,64 +322,69 @@ class _Run:
         kind = found.get("resourceType")
         return Item(found, kind, kind)
 
-    def invariants_for(self, path: str, type_name: str) -> tuple[Invariant, ...]:
-        key = (path, type_name)
-        found = self.applicable.get(key)
-        if found is None:
-            seen: set[str] = set()
-            out: list[Invariant] = []
-            for invariant in (*self.definitions.by_path.get(path, ()), *self.definitions.by_type.get(type_name, ())):
-                if invariant.key not in seen:
-                    seen.add(invariant.key)
-                    out.append(invariant)
-            found = tuple(out)
-            self.applicable[key] = found
-        return found
+    def check(
+        self,
+        value: Any,
+        ext: Any,
+        type_key: str | None,
+        fhir_type: str | None,
+        location: str,
+        invariants: tuple[Invariant, ...],
+    ) -> None:
+        """Runs ``invariants`` on one element (its JSON ``value`` and ``_name`` companion ``ext``). The FHIRPath
+        Item is built only for an invariant without a fast path: most elements have ele-1 alone."""
+        focus: list[Item] | None = None
+        for invariant in invariants:
+            fast = invariant.fast
+            if fast is not None:
+                if not fast(value, ext, type_key, self.model):
+                    self._failed(invariant, location)
+                continue
+            if focus is None:
+                focus = [Item(value, type_key, fhir_type, ext)]
+                self.env.variables["context"] = focus
+            self._evaluate(invariant, focus, location)
 
-    def check(self, item: Item, location: str, invariants: tuple[Invariant, ...]) -> None:
-        if not invariants:
+    def _evaluate(self, invariant: Invariant, focus: list[Item], location: str) -> None:
+        run = invariant.run
+        if run is None:
+            if invariant.key not in self.not_evaluated:
+                self.not_evaluated.add(invariant.key)
+                self.issues.append(
+                    Issue("information", location, f"not evaluated: {invariant.key} {invariant.why}", "informational")
+                )
             return
         env = self.env
-        focus = [item]
-        env.variables["context"] = focus
-        for invariant in invariants:
-            if invariant.run is None:
-                if invariant.key not in self.not_evaluated:
-                    self.not_evaluated.add(invariant.key)
-                    self.issues.append(
-                        Issue(
-                            "information", location, f"not evaluated: {invariant.key} {invariant.why}", "informational"
-                        )
-                    )
-                continue
-            env.this = focus
-            try:
-                ok = to_boolean(invariant.run(focus, env))
-            except (FhirPathError, ValueError, TypeError, ArithmeticError, RecursionError) as exc:
-                if invariant.key not in self.failed_to_run:
-                    self.failed_to_run.add(invariant.key)
-                    self.issues.append(
-                        Issue(
-                            "information",
-                            location,
-                            f"not evaluated: {invariant.key} failed to run ({exc})",
-                            "informational",
-                        )
-                    )
-                continue
-            if not ok:  # HAPI counts an empty result as a failure
+        env.this = focus
+        try:
+            ok = to_boolean(run(focus, env))
+        except (FhirPathError, ValueError, TypeError, ArithmeticError, RecursionError) as exc:
+            if invariant.key not in self.failed_to_run:
+                self.failed_to_run.add(invariant.key)
                 self.issues.append(
-                    Issue(invariant.severity, location, f"{invariant.key}: {invariant.human}", "invariant")
+                    Issue(
+                        "information",
+                        location,
+                        f"not evaluated: {invariant.key} failed to run ({exc})",
+                        "informational",
+                    )
                 )
+            return
+        if not ok:  # HAPI counts an empty result as a failure
+            self._failed(invariant, location)
 
-    def visit_resource(self, item: Item, location: str, path: str, root: Item | None) -> None:
+    def _failed(self, invariant: Invariant, location: str) -> None:
+        self.issues.append(Issue(invariant.severity, location, f"{invariant.key}: {invariant.human}", "invariant"))
+
+    def visit_resource(self, resource: dict[str, Any], kind: str, location: str, path: str, root: Item | None) -> None:
+        item = Item(resource, kind, kind)
         variables = self.env.variables
         saved = variables.get("resource"), variables.get("rootResource")
         variables["resource"] = [item]
         variables["rootResource"] = [root or item]
         try:
-            self.check(item, location, self.invariants_for(path, str(item.type_key)))
-            self.visit_children(item, location, root or item)
+            self.check(resource, None, kind, kind, location, self.definitions.invariants_for(path, kind))
+            self.visit_members(resource, kind, location, root or item)
         finally:
             if saved[0] is None:
                 variables.pop("resource", None)
@@ -272,17 +392,9 @@ class _Run:
             else:
                 variables["resource"], variables["rootResource"] = saved[0], saved[1] or []
 
-    def visit_children(self, item: Item, location: str, root: Item) -> None:
-        value = item.value
-        if not isinstance(value, dict):
-            if isinstance(item.ext, dict):
-                self.visit_members(item.ext, "Element", location, root)
-            return
-        self.visit_members(value, item.type_key or "", location, root)
-
     def visit_members(self, value: dict[str, Any], type_key: str, location: str, root: Item) -> None:
-        by_json = self.model.by_json.get(type_key)
-        if by_json is None:
+        slots = self.definitions.slots(type_key)
+        if slots is None:
             return
         done: set[str] = set()
         for key in value:
@@ -290,29 +402,26 @@ class _Run:
             if json_name in done:
                 continue
             done.add(json_name)
-            child = by_json.get(json_name)
-            if child is None:
+            slot = slots.get(json_name)
+            if slot is None:
                 continue
-            name = json_name if child.name == json_name else f"{child.name}.ofType({child.fhir_type})"
-            for where, one in _instances(value, child, f"{location}.{name}"):
-                if child.type_key == "Resource":
-                    kind = one.value.get("resourceType") if isinstance(one.value, dict) else None
-                    if not isinstance(kind, str):
-                        continue
-                    one = Item(one.value, kind, kind)
-                    self.visit_resource(one, where, child.path, root if json_name == "contained" else None)
+            child = slot.child
+            step = f"{location}.{slot.step}"
+            for index, one, one_ext in instances(value, child):
+                where = f"{step}[{index}]" if child.repeats else step
+                if slot.is_resource:
+                    kind = one.get("resourceType") if isinstance(one, dict) else None
+                    if isinstance(kind, str):
+                        self.visit_resource(one, kind, where, child.path, root if json_name == "contained" else None)
                     continue
-                type_name = child.profile or child.fhir_type
-                if child.type_key != child.fhir_type and child.type_key not in self.definitions.by_type:
-                    type_name = child.fhir_type  # an inline element: BackboneElement / Element
-                self.check(one, where, self.invariants_for(child.path, type_name))
-                self.visit_children(one, where, root)
-
-
-def _instances(value: dict[str, Any], child: ChildDef, location: str) -> Iterator[tuple[str, Item]]:
-    for index, one, one_ext in instances(value, child):
-        where = f"{location}[{index}]" if child.repeats else location
-        yield where, Item(one, child.type_key, child.fhir_type, one_ext)
+                if isinstance(one, str | bool | int | float | Decimal) and slot.only_ele_1:
+                    pass  # a primitive with a value: hasValue(), so ele-1 holds
+                elif slot.invariants:
+                    self.check(one, one_ext, child.type_key, child.fhir_type, where, slot.invariants)
+                if isinstance(one, dict):
+                    self.visit_members(one, child.type_key, where, root)
+                elif isinstance(one_ext, dict):
+                    self.visit_members(one_ext, "Element", where, root)
 
 
 def _as_list(raw: Any) -> list[Any]:
@@ -368,7 +477,7 @@ class ConstraintRunner:
         variables["rootResource"] = [Item(top, str(top.get("resourceType")), str(top.get("resourceType")))]
         start = len(run.issues)
         try:
-            run.check(Item(value, type_key, fhir_type), location, invariants)
+            run.check(value, None, type_key, fhir_type, location, invariants)
         finally:
             variables.pop("resource", None)
             variables.pop("rootResource", None)
@@ -387,5 +496,5 @@ def check_invariants(resource: dict[str, Any], location: str) -> list[Issue]:
     if kind not in definitions.model.resources:
         return []
     run = _Run(definitions, resource)
-    run.visit_resource(Item(resource, kind, kind), location, kind, None)
+    run.visit_resource(resource, kind, location, kind, None)
     return run.issues

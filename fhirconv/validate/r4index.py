@@ -260,6 +260,11 @@ class R4Index:
             self._types[name] = found
         return found
 
+    def base_of(self, name: str) -> str | None:
+        """The base type of ``name`` (``Quantity`` for ``Age``), read without building the type."""
+        raw = self._raw_types.get(name)
+        return raw.get("base") if raw is not None else None
+
     def is_primitive(self, name: str) -> bool:
         return name in self.primitives
 

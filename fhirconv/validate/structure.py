@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from fhirconv.validate.issues import Issue, Severity
 from fhirconv.validate.primitives import check_primitive, check_resource_id, json_kind
-from fhirconv.validate.r4index import ElementDef, R4Index, TypeDef, TypeRef, load_index
+from fhirconv.validate.r4index import ElementDef, PrimitiveDef, R4Index, TypeDef, TypeRef, load_index
 
 __all__ = ["check_resource"]
 
@@ -39,6 +40,81 @@ _CODED = frozenset({"code", "Coding", "CodeableConcept"})
 _RELATIVE = re.compile(r"([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(/_history/[A-Za-z0-9\-.]{1,64})?")
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
 _RESTFUL = re.compile(r"(https?://\S+)/([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(/_history/[A-Za-z0-9\-.]{1,64})?")
+
+
+# What a value of a field is checked as (worked out once per field, see _Field.kind).
+_PRIMITIVE, _RESOURCE, _INLINE_OBJECT, _DATATYPE, _UNKNOWN_TYPE, _SAME_AS = range(6)
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    """One JSON property of an object (``valueQuantity``), with what checking its values needs, worked out once per
+    process instead of at every value: the walk meets the same few hundred properties thousands of times."""
+
+    element: ElementDef
+    type_ref: TypeRef | None
+    step: str  # the location step: "code", "value.ofType(Quantity)"
+    repeats: bool
+    kind: int  # _PRIMITIVE, _RESOURCE...
+    primitive: PrimitiveDef | None
+    required_binding: bool  # a required binding this field's values are checked against
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """The properties of one kind of object (a type, or a backbone element by path) and its required children
+    (each with the JSON names that count: ``valueQuantity``, ``_status``...)."""
+
+    fields: dict[str, _Field]
+    required: tuple[tuple[ElementDef, tuple[str, ...]], ...]
+
+
+@cache
+def _shapes(index: R4Index) -> dict[tuple[str, str], _Shape]:
+    """The shapes built so far, for one index (so for the process)."""
+    del index
+    return {}
+
+
+def _field(index: R4Index, element: ElementDef, type_ref: TypeRef | None, key: str) -> _Field:
+    code = type_ref.code if type_ref is not None else None
+    primitive = index.primitives.get(code) if code is not None else None
+    if code is None:
+        kind = _SAME_AS
+    elif primitive is not None:
+        kind = _PRIMITIVE
+    elif code in _RESOURCE_TYPES:
+        kind = _RESOURCE
+    elif code in _INLINE:
+        kind = _INLINE_OBJECT
+    elif index.has_type(code):
+        kind = _DATATYPE
+    else:
+        kind = _UNKNOWN_TYPE
+    bound = element.binding is not None and element.binding.strength == "required"
+    return _Field(
+        element=element,
+        type_ref=type_ref,
+        step=_choice_location(element, type_ref) if element.is_choice else key,
+        repeats=element.repeats,
+        kind=kind,
+        primitive=primitive,
+        required_binding=bound and (code == "code" if kind == _PRIMITIVE else code in _CODED),
+    )
+
+
+def _shape(index: R4Index, typedef: TypeDef, path: str) -> _Shape:
+    cache = _shapes(index)
+    found = cache.get((typedef.name, path))
+    if found is None:
+        fields = {key: _field(index, m.element, m.type, key) for key, m in typedef.members(path).items()}
+        required = tuple(
+            (child, tuple(k for name in child.json_names() for k in (name, "_" + name)))
+            for child in typedef.children(path)
+            if child.min > 0
+        )
+        found = cache[(typedef.name, path)] = _Shape(fields, required)
+    return found
 
 
 def check_resource(resource: dict[str, Any], location: str) -> list[Issue]:
@@ -121,43 +197,42 @@ class _Walker:
         is_resource: bool = False,
         primitive_extension: bool = False,
     ) -> None:
-        members = typedef.members(path)
+        shape = _shape(self.index, typedef, path)
+        fields = shape.fields
         if not data or (is_resource and len(data) == 1):
             self.error(location, "the object has no content (leave the element out instead)")
-        chosen: dict[str, list[str]] = {}
+        chosen: dict[str, list[str]] | None = None
         for key, value in data.items():
             if is_resource and key == "resourceType":
                 continue
             if key.startswith("_") and not primitive_extension:
-                self._primitive_extension(key, value, members, location, frame)
+                self._primitive_extension(key, value, fields, location, frame)
                 continue
-            member = members.get(key)
-            if member is None or (primitive_extension and key == "value"):
+            found = fields.get(key)
+            if found is None or (primitive_extension and key == "value"):
                 self.error(location, f"unknown element {key!r} in {path}", "structure")
                 continue
-            element = member.element
-            if element.is_choice:
-                chosen.setdefault(element.path, []).append(key)
-            where = f"{location}.{_choice_location(element, member.type) if element.is_choice else key}"
-            self.member(value, element, member.type, typedef, where, frame, data.get("_" + key))
-        for path_, keys in chosen.items():
-            if len(keys) > 1:
-                names = ", ".join(keys)
-                self.error(location, f"{path_} may have only one type, but has {len(keys)}: {names}", "structure")
-        self._minimum(data, typedef, path, location)
+            if found.element.is_choice:
+                chosen = chosen if chosen is not None else {}
+                chosen.setdefault(found.element.path, []).append(key)
+            self.member(value, found, typedef, f"{location}.{found.step}", frame, data.get("_" + key))
+        if chosen is not None:
+            for path_, keys in chosen.items():
+                if len(keys) > 1:
+                    names = ", ".join(keys)
+                    self.error(location, f"{path_} may have only one type, but has {len(keys)}: {names}", "structure")
+        if shape.required:
+            self._minimum(data, shape, location)
 
-    def _minimum(self, data: dict[str, Any], typedef: TypeDef, path: str, location: str) -> None:
-        for child in typedef.children(path):
-            if child.min == 0:
-                continue
+    def _minimum(self, data: dict[str, Any], shape: _Shape, location: str) -> None:
+        for child, keys in shape.required:
             count = 0
-            for name in child.json_names():
-                for key in (name, "_" + name):
-                    value = data.get(key)
-                    if isinstance(value, list):
-                        count = max(count, sum(1 for item in value if item is not None))
-                    elif value is not None:
-                        count = max(count, 1)
+            for key in keys:
+                value = data.get(key)
+                if isinstance(value, list):
+                    count = max(count, sum(1 for item in value if item is not None))
+                elif value is not None:
+                    count = max(count, 1)
             if count < child.min:
                 self.error(
                     location,
@@ -168,15 +243,15 @@ class _Walker:
     def member(
         self,
         value: Any,
-        element: ElementDef,
-        type_ref: TypeRef | None,
+        spec: _Field,
         typedef: TypeDef,
         location: str,
         frame: _Frame,
         companion: Any,
     ) -> None:
+        element = spec.element
         if isinstance(value, list):
-            if not element.repeats:
+            if not spec.repeats:
                 self.error(location, f"{element.path} has max 1: it must be a single value, not an array")
                 return
             if not value:
@@ -189,27 +264,26 @@ class _Walker:
                 item_companion = companions[number] if number < len(companions) else None
                 if item is None and item_companion is not None:
                     continue  # a primitive with only an id or extensions
-                self.value(item, element, type_ref, typedef, f"{location}[{number}]", frame)
+                self.value(item, spec, typedef, f"{location}[{number}]", frame)
             return
-        if element.repeats:
+        if spec.repeats:
             self.error(location, f"{element.path} can repeat: it must be a JSON array, not {_a(json_kind(value))}")
-            self.value(value, element, type_ref, typedef, location, frame)
-            return
-        self.value(value, element, type_ref, typedef, location, frame)
+        self.value(value, spec, typedef, location, frame)
 
-    def value(
-        self,
-        value: Any,
-        element: ElementDef,
-        type_ref: TypeRef | None,
-        typedef: TypeDef,
-        location: str,
-        frame: _Frame,
-    ) -> None:
+    def value(self, value: Any, spec: _Field, typedef: TypeDef, location: str, frame: _Frame) -> None:
         if value is None:
             self.error(location, "null is not a value (leave the element out instead)")
             return
-        if type_ref is None:  # contentReference: the same content as another element of this type
+        element, kind = spec.element, spec.kind
+        if kind == _PRIMITIVE:
+            assert spec.primitive is not None
+            message = check_primitive(spec.primitive, value)
+            if message is not None:
+                self.error(location, message, "value")
+            elif spec.required_binding:
+                self._binding_code(value, element, location)
+            return
+        if kind == _SAME_AS:  # contentReference: the same content as another element of this type
             if element.content_reference is None:
                 self.error(location, f"{element.path} has no type in the definitions")
                 return
@@ -218,48 +292,44 @@ class _Walker:
                 return
             self.object(value, typedef, element.content_reference, location, frame)
             return
-        code = type_ref.code
-        primitive = self.index.primitives.get(code)
-        if primitive is not None:
-            message = check_primitive(primitive, value)
-            if message is not None:
-                self.error(location, message, "value")
-            elif element.binding is not None and element.binding.strength == "required" and code == "code":
-                self._binding_code(value, element, location)
-            return
-        if code in _RESOURCE_TYPES:
+        if kind == _RESOURCE:
             inner = frame if element.path.endswith(".contained") else None
             self.resource(value, location, container=inner)
             return
         if not isinstance(value, dict):
             self.error(location, f"{element.path} must be a JSON object, not {_a(json_kind(value))}")
             return
-        if code in _INLINE:
+        type_ref = spec.type_ref
+        assert type_ref is not None
+        if kind == _INLINE_OBJECT:
             self.object(value, typedef, element.path, location, frame)
-        elif self.index.has_type(code):
-            datatype = self.index.type(code)
+        elif kind == _DATATYPE:
+            datatype = self.index.type(type_ref.code)
             self.object(value, datatype, datatype.root.path, location, frame)
         else:
-            self.error(location, f"{element.path} has the unknown type {code}")
+            self.error(location, f"{element.path} has the unknown type {type_ref.code}")
             return
-        if code == "Reference":
+        if type_ref.code == "Reference":
             reference = value.get("reference")
             if isinstance(reference, str) and reference:
                 frame.refs.append(_Ref(location, reference, type_ref.targets))
-        if element.binding is not None and element.binding.strength == "required" and code in _CODED:
-            if code == "Coding":
+        if spec.required_binding:
+            if type_ref.code == "Coding":
                 self._binding_coding(value, element, location)
             else:
                 self._binding_concept(value, element, location)
 
-    def _primitive_extension(self, key: str, value: Any, members: dict[str, Any], location: str, frame: _Frame) -> None:
-        member = members.get(key[1:])
-        type_ref = member.type if member is not None else None
-        if member is None or type_ref is None or not self.index.is_primitive(type_ref.code):
+    def _primitive_extension(
+        self, key: str, value: Any, fields: dict[str, _Field], location: str, frame: _Frame
+    ) -> None:
+        found = fields.get(key[1:])
+        if found is None or found.primitive is None:
             self.error(location, f"unknown element {key!r}: '_' marks the id and extensions of a primitive element")
             return
-        element = member.element
-        where = f"{location}.{_choice_location(element, type_ref) if element.is_choice else key[1:]}"
+        element = found.element
+        type_ref = found.type_ref
+        assert type_ref is not None
+        where = f"{location}.{found.step}"
         datatype = self.index.type(type_ref.code)
         items = value if isinstance(value, list) else [value]
         if isinstance(value, list) != element.repeats:

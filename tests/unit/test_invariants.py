@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fhirconv.validate import validate_data
 from fhirconv.validate.fhirpath import (
+    Env,
     FhirPathError,
     Item,
     UnsupportedFunctionError,
+    all_children,
     compile_expression,
     evaluate,
+    has_value_or_children,
     html_has_content,
     html_ok,
+    to_boolean,
 )
 from fhirconv.validate.invariants import _Run, check_invariants, compile_invariant, load_definitions
 from fhirconv.validate.r4index import load_index
@@ -105,7 +113,7 @@ def test_an_invariant_that_cannot_be_evaluated_is_reported_once() -> None:
     )
     patient = {"resourceType": "Patient", "contact": [{"name": {"text": "a"}}, {"name": {"text": "b"}}]}
     run = _Run(patched, patient)
-    run.visit_resource(Item(patient, "Patient", "Patient"), "Patient", "Patient", None)
+    run.visit_resource(patient, "Patient", "Patient", "Patient", None)
     assert [(i.severity, i.location, i.message) for i in run.issues] == [
         ("information", "Patient.contact[0]", "not evaluated: zzz-1 uses memberOf()")
     ]
@@ -238,3 +246,77 @@ def test_narrative_checks() -> None:
     assert not html_ok(f"<div {ns}><p>unclosed</div>")
     assert html_has_content(f'<div {ns}><img src="a.png"/></div>')
     assert not html_has_content(f"<div {ns}> <p> </p></div>")
+
+
+# -- the fast path of ele-1 ----------------------------------------------------------------------------------------
+
+CORPUS = Path(__file__).resolve().parents[1] / "agreement" / "corpus"
+# Elements the corpus may lack: primitives of the wrong JSON kind (read as absent), "_name" companions alone, empty
+# or null ones, unknown properties, arrays where one value is allowed.
+ODD_ELEMENTS: list[dict[str, Any]] = [
+    {
+        "resourceType": "Observation",
+        "status": 5,
+        "_status": {"id": "s"},
+        "code": {"coding": [{"system": True, "code": 1}, {"_code": {"extension": [None]}}, {"display": None}]},
+        "valueQuantity": {"value": "12", "_value": {}, "unknown": 1},
+        "note": [{"text": "a", "_text": {"id": ""}}, {"_text": {"id": None}}, {}],
+        "subject": [{"reference": "Patient/1"}],
+        "component": [{"code": {"text": []}, "valueBoolean": "true"}, {"_x": 1}, {"resourceType": "x"}],
+    },
+    {
+        "resourceType": "Patient",
+        "name": [{"given": [None, "a", 3], "_given": [{"id": "g"}, None, {}]}, {"given": []}],
+        "birthDate": ["2000"],
+        "_birthDate": [{"id": "b"}],
+        "contact": [{"name": "x"}, {"telecom": [{"value": {}}]}],
+        "contained": [{"resourceType": "Patient", "active": "yes"}, {"resourceType": 3}, {"id": "1"}],
+    },
+]
+
+
+def _every_element(item: Item, model: Any) -> Iterator[Item]:
+    """Every element under ``item`` as FHIRPath's children() sees it (unknown properties too)."""
+    for child in all_children(item, model):
+        yield child
+        yield from _every_element(child, model)
+
+
+def _corpus() -> list[dict[str, Any]]:
+    files = sorted(p for p in CORPUS.glob("*.json") if p.name != "manifest.json")
+    assert len(files) > 100
+    return [json.loads(p.read_text("utf-8"), parse_float=Decimal) for p in files] + ODD_ELEMENTS
+
+
+def test_the_fast_ele_1_answers_as_its_fhirpath_on_every_element_of_the_corpus() -> None:
+    [ele_1] = {i for i in load_definitions().path_invariants("Observation.status") if i.key == "ele-1"}
+    assert ele_1.fast is has_value_or_children and ele_1.run is not None
+    model = load_definitions().model
+    env = Env(model, {})
+    compared = failures = 0
+    for resource in _corpus():
+        kind = resource["resourceType"]
+        for item in _every_element(Item(resource, kind, kind), model):
+            env.this = [item]
+            expected = to_boolean(ele_1.run([item], env))
+            assert has_value_or_children(item.value, item.ext, item.type_key, model) is expected, (kind, item)
+            compared += 1
+            failures += not expected
+    assert compared > 30_000 and failures > 5
+
+
+def test_validating_the_seed_builds_only_the_types_it_uses() -> None:
+    """Cold start: the definitions of a type are built on first use, not all of R4's at the first call."""
+    script = (
+        "from decimal import Decimal; import json, sys\n"
+        "from fhirconv.terminology import Terminology\n"
+        "from fhirconv.validate import validate_data\n"
+        "from fhirconv.validate.r4index import load_index\n"
+        "bundle = json.loads(open(sys.argv[1], encoding='utf-8').read(), parse_float=Decimal)\n"
+        "validate_data([bundle], Terminology.load())\n"
+        "print(len(load_index()._types), len(load_index().type_names))\n"
+    )
+    seed = SAMPLES / "anti-mda5-dermatomyositis.json"
+    output = subprocess.run([sys.executable, "-c", script, str(seed)], check=True, capture_output=True, text=True)
+    built, total = (int(n) for n in output.stdout.split())
+    assert total > 200 and built < 80, f"{built} of {total} types built"
