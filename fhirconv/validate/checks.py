@@ -6,7 +6,6 @@ FHIR JSON data and returns every issue it finds, located by a FHIRPath-like path
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -16,35 +15,46 @@ from fhirconv.terminology.codes import STANDARD_SYSTEMS, UCUM, code_shape_ok
 from fhirconv.ucum import is_valid_ucum, parse_ucum
 from fhirconv.validate.issues import Issue, Severity
 
-
-def _objects(value: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every JSON object under ``value`` (itself included) with its path; only objects and arrays are entered, so
-    that no path is built for the primitives, most of a resource."""
-    if isinstance(value, dict):
-        yield path, value
-        for key, child in value.items():
-            if isinstance(child, list):
-                for index, item in enumerate(child):
-                    if isinstance(item, dict):
-                        yield from _objects(item, f"{path}.{key}[{index}]")
-            elif isinstance(child, dict):
-                yield from _objects(child, f"{path}.{key}")
-
-
 # Elements of type Coding (CodeableConcept.coding, Encounter.class, Meta.tag/security).
 _CODING_ELEMENTS = frozenset({"coding", "class", "tag", "security"})
 
 
 def check_codes(resource: dict[str, Any], base: str, terminology: Terminology) -> list[Issue]:
-    """Codings: a system and a code; codes of the tables' systems with their exact display; UCUM codes valid."""
+    """Codings: a system and a code; codes of the tables' systems with their exact display; UCUM codes valid.
+
+    Every JSON object of the resource is looked at (its path written with the JSON names: ``valueQuantity``), known
+    element or not; an object is a coding when it is the value of a property named like a Coding element."""
     issues: list[Issue] = []
-    for path, obj in _objects(resource, base):
-        system, code = obj.get("system"), obj.get("code")
-        if path.rsplit(".", 1)[-1].split("[")[0] in _CODING_ELEMENTS:
-            issues.extend(_check_coding(path, obj, terminology))
-        elif system == UCUM and isinstance(code, str):
-            issues.extend(ucum_issues(code, f"{path}.code"))
+    if isinstance(resource, dict):
+        _check_object(resource, base, _element_name(base), terminology, issues)
     return issues
+
+
+def _check_object(obj: dict[str, Any], path: str, name: str, terminology: Terminology, issues: list[Issue]) -> None:
+    """Checks ``obj`` (the value of the property ``name``, at ``path``), then the objects under it, depth first.
+    A plain recursion, not a generator: nested generators pass each object up through every level."""
+    if name in _CODING_ELEMENTS:
+        issues.extend(_check_coding(path, obj, terminology))
+    else:
+        code = obj.get("code")
+        if isinstance(code, str) and obj.get("system") == UCUM:
+            issues.extend(ucum_issues(code, f"{path}.code"))
+    for key, child in obj.items():
+        if isinstance(child, list):
+            child_name = _element_name(key)
+            for index, item in enumerate(child):
+                if isinstance(item, dict):
+                    _check_object(item, f"{path}.{key}[{index}]", child_name, terminology, issues)
+        elif isinstance(child, dict):
+            _check_object(child, f"{path}.{key}", _element_name(key), terminology, issues)
+
+
+def _element_name(key: str) -> str:
+    """The element name that a path ending in ``{key}`` or ``{key}[n]`` names (a JSON key may hold dots or
+    brackets: the name is after the last dot, before the first bracket)."""
+    if "." in key or "[" in key:
+        return key.rsplit(".", 1)[-1].split("[")[0]
+    return key
 
 
 def ucum_issues(code: str, location: str) -> list[Issue]:

@@ -32,6 +32,7 @@ __all__ = [
     "TypeModel",
     "UnsupportedFunctionError",
     "compile_expression",
+    "readable_value",
     "to_boolean",
 ]
 
@@ -144,7 +145,7 @@ Resolver = Callable[[str, "Env"], Item | None]
 class Env:
     """What an evaluation needs besides its focus: ``$this``, the ``%`` variables, the model, a resolver."""
 
-    __slots__ = ("model", "resolver", "this", "variables")
+    __slots__ = ("cache", "model", "resolver", "this", "variables")
 
     def __init__(
         self,
@@ -156,6 +157,8 @@ class Env:
         self.variables = variables
         self.resolver = resolver
         self.this: Collection = []
+        # results of paths rooted at a variable (``%resource.type``), see _cached_path
+        self.cache: dict[object, tuple[Collection, Collection]] = {}
 
 
 Fn = Callable[[Collection, Env], Collection]
@@ -230,24 +233,24 @@ def instances(value: dict[str, Any], child: ChildDef) -> list[tuple[int, Any, An
     if ext is None and not isinstance(raw, list):  # the common case, first
         if raw is None:
             return []
-        one = _readable(raw, child)
+        one = readable_value(raw, child)
         return [] if one is None else [(0, one, None)]
     if not isinstance(raw, list) and not isinstance(ext, list):
-        return [(0, _readable(raw, child), ext)]
+        return [(0, readable_value(raw, child), ext)]
     if not child.repeats:
         return []
     raws = raw if isinstance(raw, list) else []
     exts = ext if isinstance(ext, list) else []
     out: list[tuple[int, Any, Any]] = []
     for index in range(max(len(raws), len(exts))):
-        one = _readable(raws[index], child) if index < len(raws) else None
+        one = readable_value(raws[index], child) if index < len(raws) else None
         one_ext = exts[index] if index < len(exts) else None
         if one is not None or one_ext is not None:
             out.append((index, one, one_ext))
     return out
 
 
-def _readable(raw: Any, child: ChildDef) -> Any:
+def readable_value(raw: Any, child: ChildDef) -> Any:
     kind = child.json_kind
     if kind is None or raw is None:
         return raw
@@ -438,8 +441,19 @@ def compare(left: Item, right: Item) -> int | None:
     return None
 
 
+# the types whose strings _temporal parses (so that equal() compares them as dates and times)
+_TEMPORAL_TYPES = _DATE_TYPES | _TIME_TYPES
+
+
 def equal(left: Item, right: Item) -> bool | None:
     a, b = left.value, right.value
+    if (
+        isinstance(a, str)
+        and isinstance(b, str)
+        and left.fhir_type not in _TEMPORAL_TYPES
+        and right.fhir_type not in _TEMPORAL_TYPES
+    ):
+        return a == b  # the common case, first: what the steps below give for two plain strings
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b if isinstance(a, bool) and isinstance(b, bool) else False
     if isinstance(a, dict) or isinstance(b, dict):
@@ -708,6 +722,59 @@ class _Parser:
 
 
 def _compile(node: Node) -> Fn:
+    compiled = _compile_node(node)
+    variable = _fixed_variable(node) if node[0] in ("member", "op") else None
+    return compiled if variable is None else _cached(compiled, variable)
+
+
+# Variables bound to the focus: what depends on them is not cached.
+_UNCACHED_VARIABLES = frozenset({"context"})
+
+
+def _fixed_variable(node: Node) -> str | None:
+    """The one variable that alone decides the value of ``node``, a path or operation made of members, literals and
+    that variable (``%resource.type = 'batch'``); None when the value depends on the focus or on anything else."""
+    found: set[str] = set()
+
+    def fixed(part: Node) -> bool:
+        kind = part[0]
+        if kind == "literal":
+            return True
+        if kind == "var":
+            found.add(part[1])
+            return part[1] not in _UNCACHED_VARIABLES
+        if kind == "member":
+            return part[1] is not None and fixed(part[1])
+        if kind == "op":
+            return fixed(part[2]) and fixed(part[3])
+        return False
+
+    return found.pop() if fixed(node) and len(found) == 1 else None
+
+
+def _cached(compiled: Fn, variable: str) -> Fn:
+    """``compiled`` (decided by ``%variable`` alone) evaluated once per binding of the variable.
+
+    Such an expression does not depend on the focus, yet an invariant may evaluate it for every item it iterates:
+    bdl-3 and bdl-4 compare ``%resource.type`` three times per Bundle entry. The result is kept in ``env.cache``
+    with the variable's bound collection, and used while the variable is bound to that same list object (callers
+    bind a new list for each resource; the cache holds the list, so its identity cannot be reused for another)."""
+    token = object()
+
+    def cached(focus: Collection, env: Env) -> Collection:
+        bound = env.variables.get(variable)
+        hit = env.cache.get(token)
+        if hit is not None and hit[0] is bound and bound is not None:
+            return hit[1]
+        result = compiled(focus, env)
+        if bound is not None:
+            env.cache[token] = (bound, result)
+        return result
+
+    return cached
+
+
+def _compile_node(node: Node) -> Fn:
     kind = node[0]
     if kind == "literal":
         items = list(node[1])

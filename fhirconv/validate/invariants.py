@@ -32,6 +32,7 @@ from fhirconv.validate.fhirpath import (
     compile_expression,
     has_value_or_children,
     instances,
+    readable_value,
     to_boolean,
 )
 from fhirconv.validate.issues import Issue, Severity
@@ -396,16 +397,24 @@ class _Run:
         slots = self.definitions.slots(type_key)
         if slots is None:
             return
-        done: set[str] = set()
-        for key in value:
-            json_name = key[1:] if key.startswith("_") else key
-            if json_name in done:
-                continue
-            done.add(json_name)
+        for key, raw in value.items():
+            if key.startswith("_"):
+                json_name = key[1:]
+                if json_name in value:
+                    continue  # visited with its value
+            else:
+                json_name = key
             slot = slots.get(json_name)
             if slot is None:
                 continue
             child = slot.child
+            if (
+                slot.only_ele_1
+                and isinstance(raw, _PRIMITIVE_VALUES)
+                and (not child.primitive or "_" + json_name not in value)
+                and readable_value(raw, child) is not None
+            ):
+                continue  # the common case, first: a primitive value alone, where ele-1 holds (hasValue())
             step = f"{location}.{slot.step}"
             for index, one, one_ext in instances(value, child):
                 where = f"{step}[{index}]" if child.repeats else step
@@ -414,7 +423,7 @@ class _Run:
                     if isinstance(kind, str):
                         self.visit_resource(one, kind, where, child.path, root if json_name == "contained" else None)
                     continue
-                if isinstance(one, str | bool | int | float | Decimal) and slot.only_ele_1:
+                if isinstance(one, _PRIMITIVE_VALUES) and slot.only_ele_1:
                     pass  # a primitive with a value: hasValue(), so ele-1 holds
                 elif slot.invariants:
                     self.check(one, one_ext, child.type_key, child.fhir_type, where, slot.invariants)
@@ -422,6 +431,10 @@ class _Run:
                     self.visit_members(one, child.type_key, where, root)
                 elif isinstance(one_ext, dict):
                     self.visit_members(one_ext, "Element", where, root)
+
+
+# JSON values that are a primitive's value (hasValue() holds on them)
+_PRIMITIVE_VALUES = (str, bool, int, float, Decimal)
 
 
 def _as_list(raw: Any) -> list[Any]:

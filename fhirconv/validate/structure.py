@@ -58,6 +58,7 @@ class _Field:
     kind: int  # _PRIMITIVE, _RESOURCE...
     primitive: PrimitiveDef | None
     required_binding: bool  # a required binding this field's values are checked against
+    choice_path: str | None  # the element's path ("Observation.value[x]") for a choice element, else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,7 @@ def _field(index: R4Index, element: ElementDef, type_ref: TypeRef | None, key: s
         kind=kind,
         primitive=primitive,
         required_binding=bound and (code == "code" if kind == _PRIMITIVE else code in _CODED),
+        choice_path=element.path if element.is_choice else None,
     )
 
 
@@ -212,9 +214,9 @@ class _Walker:
             if found is None or (primitive_extension and key == "value"):
                 self.error(location, f"unknown element {key!r} in {path}", "structure")
                 continue
-            if found.element.is_choice:
+            if found.choice_path is not None:
                 chosen = chosen if chosen is not None else {}
-                chosen.setdefault(found.element.path, []).append(key)
+                chosen.setdefault(found.choice_path, []).append(key)
             self.member(value, found, typedef, f"{location}.{found.step}", frame, data.get("_" + key))
         if chosen is not None:
             for path_, keys in chosen.items():
@@ -277,7 +279,7 @@ class _Walker:
         element, kind = spec.element, spec.kind
         if kind == _PRIMITIVE:
             assert spec.primitive is not None
-            message = check_primitive(spec.primitive, value)
+            message = _primitive_problem(spec.primitive, value)
             if message is not None:
                 self.error(location, message, "value")
             elif spec.required_binding:
@@ -592,6 +594,27 @@ class _Walker:
         target = resources.get(matches[0])
         if target is not None:
             self._target(ref, str(target.get("resourceType")))
+
+
+# (id of the primitive definition, text) -> (the definition, what is wrong with the text or None)
+_TEXT_PROBLEMS: dict[tuple[int, str], tuple[PrimitiveDef, str | None]] = {}
+_TEXT_PROBLEMS_MAX = 8192
+
+
+def _primitive_problem(primitive: PrimitiveDef, value: Any) -> str | None:
+    """:func:`check_primitive`, remembered for strings: a bundle repeats the same systems, codes, statuses and
+    references many times, and the regexes are most of the structural check's cost."""
+    if type(value) is not str:
+        return check_primitive(primitive, value)
+    key = (id(primitive), value)
+    found = _TEXT_PROBLEMS.get(key)
+    if found is not None and found[0] is primitive:
+        return found[1]
+    problem = check_primitive(primitive, value)
+    if len(_TEXT_PROBLEMS) >= _TEXT_PROBLEMS_MAX:
+        _TEXT_PROBLEMS.clear()
+    _TEXT_PROBLEMS[key] = (primitive, problem)
+    return problem
 
 
 def _version(resource: dict[str, Any] | None) -> Any:
