@@ -90,6 +90,8 @@ def _ucum_problems(code: str) -> tuple[tuple[Severity, str], ...]:
 
 def _check_coding(path: str, coding: dict[str, Any], terminology: Terminology) -> list[Issue]:
     system, code, display = coding.get("system"), coding.get("code"), coding.get("display")
+    if any(value is not None and not isinstance(value, str) for value in (system, code, display)):
+        return []  # a value of the wrong JSON kind: the structure check reports it
     # Severities follow HAPI's validator, so that an error here is an error there: a coding without system or code
     # is legal R4 but meaningless, and a display the tables disagree with is worth a warning.
     if not system:

@@ -409,7 +409,7 @@ class _Walker:
                 matched.append(shown)
                 continue
             unmatched.append(shown)
-            if system in value_set.systems:
+            if isinstance(system, str) and system in value_set.systems:
                 wrong = True
                 self.error(
                     f"{location}.coding[{number}]",

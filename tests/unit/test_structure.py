@@ -489,3 +489,20 @@ def _timed(bundle: Json) -> float:
     elapsed = time.perf_counter() - start
     assert issues == []
     return elapsed
+
+
+@pytest.mark.parametrize(("field", "value"), [("system", {"a": 1}), ("display", ["a"]), ("code", {"x": 1})])
+def test_codings_with_values_of_the_wrong_kind_are_reported_not_crashed_on(field: str, value: object) -> None:
+    from fhirconv.terminology import Terminology
+    from fhirconv.validate import validate_data
+
+    condition = {
+        "resourceType": "Condition",
+        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "59282003"}]},
+        "subject": {"display": "x"},
+    }
+    for coding in (condition["clinicalStatus"]["coding"][0], condition["code"]["coding"][0]):  # type: ignore[index]
+        coding[field] = value
+    issues = validate_data([condition], Terminology.load())
+    assert any(issue.is_error and field in issue.location for issue in issues)
