@@ -52,4 +52,3 @@ def _clean_path(loc: tuple[int | str, ...]) -> tuple[str | int, ...]:
 def _most_specific(problems: list[ErrorDetails]) -> ErrorDetails:
     # pydantic reports every member of a union it tried; the deepest location is the one the author meant.
     return max(problems, key=lambda problem: len(_clean_path(problem["loc"])))
-
