@@ -19,6 +19,20 @@ from fhirconv.validate.issues import Issue, Severity
 _CODING_ELEMENTS = frozenset({"coding", "class", "tag", "security"})
 
 
+# Where an object is: the root's name, or (where its parent is, property name, array index or None). Written out
+# only for an issue: most objects have none, and writing each one's path cost a tenth of the check.
+_Path = str | tuple[Any, str, int | None]
+
+
+def _written(path: _Path) -> str:
+    """``Bundle.entry[3].resource.code``: the path with the JSON names."""
+    steps: list[str] = []
+    while not isinstance(path, str):
+        path, key, index = path
+        steps.append(f".{key}" if index is None else f".{key}[{index}]")
+    return path + "".join(reversed(steps))
+
+
 def check_codes(resource: dict[str, Any], base: str, terminology: Terminology) -> list[Issue]:
     """Codings: a system and a code; codes of the tables' systems with their exact display; UCUM codes valid.
 
@@ -30,23 +44,23 @@ def check_codes(resource: dict[str, Any], base: str, terminology: Terminology) -
     return issues
 
 
-def _check_object(obj: dict[str, Any], path: str, name: str, terminology: Terminology, issues: list[Issue]) -> None:
+def _check_object(obj: dict[str, Any], path: _Path, name: str, terminology: Terminology, issues: list[Issue]) -> None:
     """Checks ``obj`` (the value of the property ``name``, at ``path``), then the objects under it, depth first.
     A plain recursion, not a generator: nested generators pass each object up through every level."""
     if name in _CODING_ELEMENTS:
         issues.extend(_check_coding(path, obj, terminology))
     else:
         code = obj.get("code")
-        if isinstance(code, str) and obj.get("system") == UCUM:
-            issues.extend(ucum_issues(code, f"{path}.code"))
+        if isinstance(code, str) and obj.get("system") == UCUM and _ucum_problems(code):
+            issues.extend(ucum_issues(code, f"{_written(path)}.code"))
     for key, child in obj.items():
         if isinstance(child, list):
             child_name = _element_name(key)
             for index, item in enumerate(child):
                 if isinstance(item, dict):
-                    _check_object(item, f"{path}.{key}[{index}]", child_name, terminology, issues)
+                    _check_object(item, (path, key, index), child_name, terminology, issues)
         elif isinstance(child, dict):
-            _check_object(child, f"{path}.{key}", _element_name(key), terminology, issues)
+            _check_object(child, (path, key, None), _element_name(key), terminology, issues)
 
 
 def _element_name(key: str) -> str:
@@ -88,25 +102,34 @@ def _ucum_problems(code: str) -> tuple[tuple[Severity, str], ...]:
     return ()
 
 
-def _check_coding(path: str, coding: dict[str, Any], terminology: Terminology) -> list[Issue]:
+def _check_coding(path: _Path, coding: dict[str, Any], terminology: Terminology) -> list[Issue]:
     system, code, display = coding.get("system"), coding.get("code"), coding.get("display")
     if any(value is not None and not isinstance(value, str) for value in (system, code, display)):
         return []  # a value of the wrong JSON kind: the structure check reports it
     # Severities follow HAPI's validator, so that an error here is an error there: a coding without system or code
     # is legal R4 but meaningless, and a display the tables disagree with is worth a warning.
     if not system:
-        return [Issue("warning", path, "the coding has no system, so its code has no defined meaning", "required")]
+        return [
+            Issue("warning", _written(path), "the coding has no system, so its code has no defined meaning", "required")
+        ]
     if not code:
-        return [Issue("warning", path, "the coding has no code", "required")]
+        return [Issue("warning", _written(path), "the coding has no code", "required")]
     if system == UCUM:
-        return ucum_issues(str(code), f"{path}.code")
+        return ucum_issues(str(code), f"{_written(path)}.code")
     if system in STANDARD_SYSTEMS and not code_shape_ok(system, str(code)):
-        return [Issue("error", f"{path}.code", f"{code!r} is not a well-formed {system} code", "code-invalid")]
+        return [
+            Issue("error", f"{_written(path)}.code", f"{code!r} is not a well-formed {system} code", "code-invalid")
+        ]
     known = terminology.displays(system, str(code))
     if known is None:
         if terminology.knows_system(system) or system in STANDARD_SYSTEMS:
             return [
-                Issue("warning", path, f"{system}|{code} is not in the mappings, so it was not checked", "code-invalid")
+                Issue(
+                    "warning",
+                    _written(path),
+                    f"{system}|{code} is not in the mappings, so it was not checked",
+                    "code-invalid",
+                )
             ]
         return []
     if display is not None and display not in known:
@@ -114,7 +137,7 @@ def _check_coding(path: str, coding: dict[str, Any], terminology: Terminology) -
         return [
             Issue(
                 "warning",
-                f"{path}.display",
+                f"{_written(path)}.display",
                 f"wrong display {display!r} for {system}|{code}: expected {expected}",
                 "code-invalid",
             )

@@ -32,11 +32,11 @@ from fhirconv.validate.fhirpath import (
     compile_expression,
     has_value_or_children,
     instances,
-    readable_value,
     to_boolean,
 )
 from fhirconv.validate.issues import Issue, Severity
 from fhirconv.validate.r4index import INLINE_TYPES, Constraint, Member, R4Index, TypeDef
+from fhirconv.validate.shortcuts import SHORTCUTS, Shortcut
 
 __all__ = ["ConstraintRunner", "Definitions", "Invariant", "check_invariants", "compile_invariant", "load_definitions"]
 
@@ -89,6 +89,11 @@ class Invariant:
     def fast(self) -> FastCheck | None:
         return FAST_EXPRESSIONS.get(self.text)
 
+    @cached_property
+    def shortcut(self) -> Shortcut | None:
+        """A test that the invariant holds on an element without evaluating it (:mod:`fhirconv.validate.shortcuts`)."""
+        return SHORTCUTS.get(self.text)
+
 
 @dataclass(frozen=True, slots=True)
 class _Slot:
@@ -102,6 +107,12 @@ class _Slot:
     is_resource: bool
     # ele-1 alone: nothing to run on an instance with a primitive value (hasValue() holds), most of a resource
     only_ele_1: bool = False
+    # ele-1 (when among the invariants) and the others: on an object, ele-1 is answered by the object's own visit
+    ele_1: Invariant | None = None
+    others: tuple[Invariant, ...] = ()
+    # with only_ele_1: the JSON types readable as a value of the element (str for a string...), tested by type() so
+    # that the common case, a primitive value alone, costs a set lookup
+    value_types: frozenset[type] = frozenset()
 
 
 @dataclass
@@ -169,8 +180,17 @@ class Definitions:
         if child.type_key != child.fhir_type and not self.is_type(child.type_key):
             type_name = child.fhir_type  # an inline element: BackboneElement / Element
         invariants = self.invariants_for(child.path, type_name)
-        only_ele_1 = len(invariants) == 1 and invariants[0].fast is has_value_or_children
-        return _Slot(child, step, invariants, False, only_ele_1)
+        ele_1 = next((i for i in invariants if i.fast is has_value_or_children), None)
+        others = tuple(i for i in invariants if i is not ele_1)
+        only_ele_1 = ele_1 is not None and not others
+        # the types readable_value() keeps (a bool is not read as a number)
+        kind = child.json_kind
+        value_types = frozenset(
+            t
+            for t in _PRIMITIVE_VALUES
+            if only_ele_1 and (kind is None or (issubclass(t, kind) and (t is not bool or kind is bool)))
+        )
+        return _Slot(child, step, invariants, False, only_ele_1, ele_1, others, value_types)
 
 
 def compile_invariant(key: str, human: str, expression: str, severity: Severity = "error") -> Invariant:
@@ -341,6 +361,9 @@ class _Run:
                 if not fast(value, ext, type_key, self.model):
                     self._failed(invariant, location)
                 continue
+            shortcut = invariant.shortcut
+            if shortcut is not None and shortcut(value, type_key, self.model, self.env):
+                continue
             if focus is None:
                 focus = [Item(value, type_key, fhir_type, ext)]
                 self.env.variables["context"] = focus
@@ -393,44 +416,57 @@ class _Run:
             else:
                 variables["resource"], variables["rootResource"] = saved[0], saved[1] or []
 
-    def visit_members(self, value: dict[str, Any], type_key: str, location: str, root: Item) -> None:
+    def visit_members(self, value: dict[str, Any], type_key: str, location: str, root: Item) -> bool:
+        """Visits the elements of the object ``value`` (typed ``type_key``); returns whether it has any content,
+        ``children().exists()``, worked out on the way with the same rule as :func:`has_value_or_children`, so that
+        ele-1 on an object costs no second pass over its properties."""
         slots = self.definitions.slots(type_key)
         if slots is None:
-            return
+            return any(key != "resourceType" and _as_list(value.get(key.removeprefix("_"))) for key in value)
+        content = False
         for key, raw in value.items():
             if key.startswith("_"):
                 json_name = key[1:]
-                if json_name in value:
-                    continue  # visited with its value
+                slot = slots.get(json_name)
+                if slot is not None and json_name in value:
+                    continue  # visited with its value (which has the same children)
             else:
                 json_name = key
-            slot = slots.get(json_name)
+                slot = slots.get(json_name)
             if slot is None:
+                # not an element of the type: content all the same, as all_children() sees it (resourceType aside)
+                content = content or (key != "resourceType" and bool(_as_list(value.get(json_name))))
                 continue
             child = slot.child
-            if (
-                slot.only_ele_1
-                and isinstance(raw, _PRIMITIVE_VALUES)
-                and (not child.primitive or "_" + json_name not in value)
-                and readable_value(raw, child) is not None
-            ):
+            if type(raw) in slot.value_types and (not child.primitive or "_" + json_name not in value):
+                content = True
                 continue  # the common case, first: a primitive value alone, where ele-1 holds (hasValue())
+            found = instances(value, child)
+            if not found:
+                continue
+            content = True
             step = f"{location}.{slot.step}"
-            for index, one, one_ext in instances(value, child):
+            for index, one, one_ext in found:
                 where = f"{step}[{index}]" if child.repeats else step
                 if slot.is_resource:
                     kind = one.get("resourceType") if isinstance(one, dict) else None
                     if isinstance(kind, str):
                         self.visit_resource(one, kind, where, child.path, root if json_name == "contained" else None)
                     continue
+                if isinstance(one, dict):
+                    if slot.others:
+                        self.check(one, one_ext, child.type_key, child.fhir_type, where, slot.others)
+                    # ele-1 (hasValue() or children().exists()) on an object: its content, from its own visit
+                    if not self.visit_members(one, child.type_key, where, root) and slot.ele_1 is not None:
+                        self._failed(slot.ele_1, where)
+                    continue
                 if isinstance(one, _PRIMITIVE_VALUES) and slot.only_ele_1:
                     pass  # a primitive with a value: hasValue(), so ele-1 holds
                 elif slot.invariants:
                     self.check(one, one_ext, child.type_key, child.fhir_type, where, slot.invariants)
-                if isinstance(one, dict):
-                    self.visit_members(one, child.type_key, where, root)
-                elif isinstance(one_ext, dict):
+                if isinstance(one_ext, dict):
                     self.visit_members(one_ext, "Element", where, root)
+        return content
 
 
 # JSON values that are a primitive's value (hasValue() holds on them)

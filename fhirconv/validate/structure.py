@@ -59,6 +59,8 @@ class _Field:
     primitive: PrimitiveDef | None
     required_binding: bool  # a required binding this field's values are checked against
     choice_path: str | None  # the element's path ("Observation.value[x]") for a choice element, else None
+    # the primitive of a single primitive value with no required binding to check: its format is all there is
+    plain: PrimitiveDef | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,7 @@ def _field(index: R4Index, element: ElementDef, type_ref: TypeRef | None, key: s
     else:
         kind = _UNKNOWN_TYPE
     bound = element.binding is not None and element.binding.strength == "required"
+    required_binding = bound and (code == "code" if kind == _PRIMITIVE else code in _CODED)
     return _Field(
         element=element,
         type_ref=type_ref,
@@ -100,8 +103,9 @@ def _field(index: R4Index, element: ElementDef, type_ref: TypeRef | None, key: s
         repeats=element.repeats,
         kind=kind,
         primitive=primitive,
-        required_binding=bound and (code == "code" if kind == _PRIMITIVE else code in _CODED),
+        required_binding=required_binding,
         choice_path=element.path if element.is_choice else None,
+        plain=primitive if kind == _PRIMITIVE and not element.repeats and not required_binding else None,
     )
 
 
@@ -148,6 +152,7 @@ class _Frame:
 class _Walker:
     def __init__(self, index: R4Index) -> None:
         self.index = index
+        self._shapes = _shapes(index)
         self.issues: list[Issue] = []
         # references a resource could not resolve by itself (not "#id"), by id() of the resource dict
         self._outgoing: dict[int, list[_Ref]] = {}
@@ -199,7 +204,7 @@ class _Walker:
         is_resource: bool = False,
         primitive_extension: bool = False,
     ) -> None:
-        shape = _shape(self.index, typedef, path)
+        shape = self._shapes.get((typedef.name, path)) or _shape(self.index, typedef, path)
         fields = shape.fields
         if not data or (is_resource and len(data) == 1):
             self.error(location, "the object has no content (leave the element out instead)")
@@ -217,6 +222,13 @@ class _Walker:
             if found.choice_path is not None:
                 chosen = chosen if chosen is not None else {}
                 chosen.setdefault(found.choice_path, []).append(key)
+            if (
+                found.plain is not None
+                and value is not None
+                and type(value) is not list
+                and _primitive_problem(found.plain, value) is None
+            ):
+                continue  # most values of a resource: a well-formed primitive, nothing to report (nor to locate)
             self.member(value, found, typedef, f"{location}.{found.step}", frame, data.get("_" + key))
         if chosen is not None:
             for path_, keys in chosen.items():
