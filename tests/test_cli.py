@@ -249,3 +249,21 @@ def test_the_console_script_exits_nonzero_without_traceback(tmp_path: Path) -> N
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1
+
+
+def test_validate_reads_ndjson_and_single_resources(tmp_path: Path) -> None:
+    target = tmp_path / "out.ndjson"
+    assert run("convert", str(SEED), "--format", "ndjson", "-o", str(target))[0] == 0
+    code, out, _ = run("validate", str(target))
+    assert (code, out.splitlines()[-1]) == (0, f"{target}: 0 errors, 0 warnings, 0 notes")
+    lines = target.read_text("utf-8").splitlines()
+    broken = json.loads(lines[2])
+    broken["status"] = "done"
+    lines[2] = json.dumps(broken)
+    target.write_text("\n".join(lines) + "\n", "utf-8")
+    code, out, _ = run("validate", str(target))
+    assert code == 1
+    assert any(line.startswith(f"error       {broken['resourceType']}[line 3].status") for line in out.splitlines())
+    single = tmp_path / "patient.json"
+    single.write_text(lines[0], "utf-8")
+    assert run("validate", str(single))[0] == 0
