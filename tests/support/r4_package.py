@@ -7,6 +7,7 @@ already on disk). Tests that need it skip with the reason when it cannot be had.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import os
@@ -16,6 +17,7 @@ import tarfile
 import zipfile
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -77,3 +79,13 @@ def r4_resources(names: list[str]) -> dict[str, dict[str, Any]]:
                 if handle is not None:
                     found[name] = json.loads(handle.read(), parse_float=__import__("decimal").Decimal)
     return found
+
+
+def r4_generator() -> ModuleType:
+    """scripts/generate_r4_index.py as a module, for the tests that check the generated files are in sync."""
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("generate_r4_index", root / "scripts" / "generate_r4_index.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -4,15 +4,13 @@ complete, and each usable by the profile check."""
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
 
 from fhirconv.validate import ProfileSet
 from fhirconv.validate.profiles import core_profiles
 from fhirconv.validate.r4index import load_index
-from tests.support.r4_package import r4_wheel
+from tests.support.r4_package import r4_generator, r4_wheel
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILES = ROOT / "fhirconv" / "data" / "r4-profiles.json.gz"
@@ -32,17 +30,9 @@ R4_PROFILES = {
 }  # fmt: skip
 
 
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("generate_r4_index", ROOT / "scripts" / "generate_r4_index.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_generated_profiles_are_in_sync_with_the_generator() -> None:
+def test_generated_profiles_are_in_sync_with_ther4_generator() -> None:
     wheel = r4_wheel()
-    generated = _generator().generate_profiles(wheel)
+    generated = r4_generator().generate_profiles(wheel)
     assert gzip.decompress(generated) == gzip.decompress(PROFILES.read_bytes()), (
         "fhirconv/data/r4-profiles.json.gz is out of date: run python scripts/generate_r4_index.py"
     )
