@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 INDEX = ROOT / "fhirconv" / "data" / "r4-index.json.gz"
 
 
-def test_generated_index_is_in_sync_with_ther4_generator() -> None:
+def test_generated_index_is_in_sync_with_the_generator() -> None:
     wheel = r4_wheel()
     generated = r4_generator().generate(wheel)
     assert gzip.decompress(generated) == gzip.decompress(INDEX.read_bytes()), (

@@ -30,7 +30,7 @@ R4_PROFILES = {
 }  # fmt: skip
 
 
-def test_generated_profiles_are_in_sync_with_ther4_generator() -> None:
+def test_generated_profiles_are_in_sync_with_the_generator() -> None:
     wheel = r4_wheel()
     generated = r4_generator().generate_profiles(wheel)
     assert gzip.decompress(generated) == gzip.decompress(PROFILES.read_bytes()), (
