@@ -6,14 +6,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from fhirconv.casefile.models import CaseFile
-from fhirconv.convert import convert_case, load_case
 from fhirconv.errors import BundleReadError, FhirconvError, InputError, Location, ValidationFailed
-from fhirconv.serialize import render, to_data, write_atomic
 from fhirconv.terminology import Terminology
-from fhirconv.validate import ProfileSet, has_errors, operation_outcome, read_fhir, summary, validate_data
+
+if TYPE_CHECKING:
+    from fhirconv.validate import ProfileSet
+
+# Each command imports what it needs when it runs: the fhir.resources models that conversion builds with take most
+# of a second to import, and `validate`, `mappings` and `schema` have no use for them.
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -26,6 +28,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.command == "push":
         return push(args, out, err)
     if args.command == "schema":
+        from fhirconv.casefile.models import CaseFile
+
         out.write(json.dumps(CaseFile.model_json_schema(), indent=2, ensure_ascii=False) + "\n")
         return 0
     raise AssertionError(args.command)
@@ -36,11 +40,17 @@ def _terminology(args: argparse.Namespace) -> Terminology:
 
 
 def _profiles(args: argparse.Namespace) -> ProfileSet | None:
+    from fhirconv.validate import ProfileSet
+
     folders: list[Path] = getattr(args, "profile_dir", None) or []
     return ProfileSet.load(folders) if folders else None
 
 
 def convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from fhirconv.convert import convert_case, load_case
+    from fhirconv.serialize import render, to_data, write_atomic
+    from fhirconv.validate import has_errors, summary, validate_data
+
     terminology = _terminology(args)
     if not args.case.is_file():
         raise FhirconvError("no such file", location=Location(file=str(args.case)), hint="check the path")
@@ -94,6 +104,7 @@ def convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def push(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from fhirconv.pushing import push_all
+    from fhirconv.validate import read_fhir
 
     bundles = []
     for path in args.bundles:
@@ -113,6 +124,8 @@ def push(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def validate(args: argparse.Namespace, out: TextIO) -> int:
+    from fhirconv.validate import has_errors, operation_outcome, read_fhir, summary, validate_data
+
     path: Path = args.bundle
     try:
         raw = path.read_bytes()
