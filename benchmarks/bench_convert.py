@@ -78,7 +78,7 @@ def pipeline(cases: list[CaseFile], terminology: Terminology) -> tuple[float, in
     for case in cases:
         bundle = convert_case(case, terminology).bundle
         data = to_data(bundle)
-        validate_data([data], terminology, structure=False)
+        validate_data([data], terminology)
         render(bundle, "json")
         resources += len(data["entry"])
         datas.append(data)

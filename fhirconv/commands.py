@@ -48,10 +48,12 @@ def _profiles(args: argparse.Namespace) -> ProfileSet | None:
 
 def convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from fhirconv.convert import convert_case, load_case
-    from fhirconv.serialize import render, to_data, write_atomic
+    from fhirconv.serialize import render_data, to_data, write_atomic
     from fhirconv.validate import has_errors, summary, validate_data
 
     terminology = _terminology(args)
+    if args.push and args.bundle_type != "transaction":
+        raise InputError("--push needs a transaction bundle", hint="drop --bundle-type collection")
     if not args.case.is_file():
         raise FhirconvError("no such file", location=Location(file=str(args.case)), hint="check the path")
     case, document = load_case(args.case)
@@ -63,9 +65,9 @@ def convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         allow_unmapped=args.allow_unmapped,
         document=document,
     )
+    data = to_data(result.bundle)
     if not args.no_validate:
-        # The resources were built through the R4B models, which already checked their structure.
-        issues = validate_data([to_data(result.bundle)], terminology, structure=False, profiles=_profiles(args))
+        issues = validate_data([data], terminology, profiles=_profiles(args))
         if has_errors(issues):
             for issue in issues:
                 if issue.is_error:
@@ -75,9 +77,7 @@ def convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 issues,
                 location=Location(file=str(args.case)),
             )
-    if args.push and args.bundle_type != "transaction":
-        raise InputError("--push needs a transaction bundle", hint="drop --bundle-type collection")
-    content = render(result.bundle, args.format)
+    content = render_data(data, args.format)
     for unmapped in result.report.unmapped:
         hint = f" (closest: {', '.join(unmapped.suggestions)})" if unmapped.suggestions else ""
         err.write(f"fhirconv: note: {args.case}: {unmapped.field}: {unmapped.term!r} kept as text only{hint}\n")
@@ -98,7 +98,7 @@ def convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         with client(args, args.push, err) as fhir:
             # Pushed messages go to stderr when the bundle itself went to stdout.
-            push_one(args, fhir, to_data(result.bundle), str(args.case), err if args.output is None else out)
+            push_one(args, fhir, data, str(args.case), err if args.output is None else out)
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
@@ -54,10 +55,11 @@ def credentials(args: argparse.Namespace) -> Credentials:
     )
 
 
-def client(args: argparse.Namespace, url: str, err: TextIO) -> FhirClient:
+def client(args: argparse.Namespace, url: str, err: TextIO, secrets: Credentials | None = None) -> FhirClient:
+    """A client configured from the command line; ``secrets`` saves reading the token or password files again."""
     return FhirClient(
         url,
-        credentials=credentials(args),
+        credentials=secrets if secrets is not None else credentials(args),
         timeouts=Timeouts(connect=args.connect_timeout, read=args.read_timeout),
         retry=RetryPolicy(attempts=max(1, args.retries + 1)),
         verify=str(args.ca_bundle) if args.ca_bundle else True,
@@ -94,26 +96,45 @@ def push_one(args: argparse.Namespace, fhir: FhirClient, bundle: dict[str, Any],
 
 
 def push_all(args: argparse.Namespace, bundles: list[tuple[Path, dict[str, Any]]], out: TextIO, err: TextIO) -> int:
-    """Push every bundle, ``args.jobs`` at a time, each worker with its own client (and session); report in the
-    order given. A failed bundle does not stop the others; the exit code is 3 if any failed."""
-    credentials(args)  # refuse bad credential options before any request
+    """Push every bundle, ``args.jobs`` at a time, each worker with one client (one session, kept across its
+    bundles); report in the order given. A failed bundle does not stop the others; the exit code is 3 if any failed."""
+    secrets = credentials(args)  # read once, and refuse bad credential options before any request
+    local = threading.local()
+    clients: list[FhirClient] = []
+    notes_lock = threading.Lock()
+
+    def worker_client() -> FhirClient:
+        fhir: FhirClient | None = getattr(local, "client", None)
+        if fhir is None:
+            local.notes = io.StringIO()
+            fhir = client(args, args.server, local.notes, secrets)
+            local.client = fhir
+            with notes_lock:
+                clients.append(fhir)
+        return fhir
 
     def one(item: tuple[Path, dict[str, Any]]) -> tuple[str, str, FhirconvError | None]:
         path, bundle = item
-        buffer, notes = io.StringIO(), io.StringIO()
+        buffer = io.StringIO()
+        fhir = worker_client()
+        start = local.notes.tell()
         try:
-            with client(args, args.server, notes) as fhir:
-                push_one(args, fhir, bundle, str(path), buffer)
+            push_one(args, fhir, bundle, str(path), buffer)
+            error = None
         except FhirconvError as exc:
-            return buffer.getvalue(), notes.getvalue(), exc
-        return buffer.getvalue(), notes.getvalue(), None
+            error = exc
+        return buffer.getvalue(), local.notes.getvalue()[start:], error
 
     jobs = max(1, min(args.jobs, len(bundles)))
-    if jobs == 1:
-        results = [one(item) for item in bundles]
-    else:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(one, bundles))
+    try:
+        if jobs == 1:
+            results = [one(item) for item in bundles]
+        else:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                results = list(pool.map(one, bundles))
+    finally:
+        for fhir in clients:
+            fhir.close()
     failures = 0
     for text, notes, error in results:
         out.write(text)

@@ -106,15 +106,13 @@ def dumps_json(data: Any, *, indent: int | None = 2) -> str:
     return _DECIMAL_RE.sub(r"\1", text)
 
 
-def bundle_json(bundle: Bundle) -> bytes:
-    return (dumps_json(to_data(bundle)) + "\n").encode("utf-8")
-
-
-def bundle_ndjson(bundle: Bundle) -> bytes:
+def data_ndjson(bundle: dict[str, Any]) -> bytes:
     """One resource a line; urn:uuid references become Type/id since there is no bundle to resolve them in."""
-    resources = [(entry.fullUrl, entry.resource) for entry in bundle.entry or [] if entry.resource is not None]
-    rewrite = {url: f"{resource.get_resource_type()}/{resource.id}" for url, resource in resources if url}
-    lines = [dumps_json(_rewrite_references(to_data(resource), rewrite), indent=None) for _, resource in resources]
+    resources = [
+        (entry.get("fullUrl"), entry["resource"]) for entry in bundle.get("entry") or [] if "resource" in entry
+    ]
+    rewrite = {url: f"{resource['resourceType']}/{resource['id']}" for url, resource in resources if url}
+    lines = [dumps_json(_rewrite_references(resource, rewrite), indent=None) for _, resource in resources]
     return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
 
 
@@ -175,16 +173,17 @@ def data_xml(data: dict[str, Any]) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def bundle_xml(bundle: Bundle) -> bytes:
-    return data_xml(to_data(bundle))
-
-
 def render(bundle: Bundle, output_format: OutputFormat) -> bytes:
+    return render_data(to_data(bundle), output_format)
+
+
+def render_data(data: dict[str, Any], output_format: OutputFormat) -> bytes:
+    """Bundle data (from :func:`to_data`) as file content; callers that also validate or push it walk it once."""
     if output_format == "json":
-        return bundle_json(bundle)
+        return (dumps_json(data) + "\n").encode("utf-8")
     if output_format == "xml":
-        return bundle_xml(bundle)
-    return bundle_ndjson(bundle)
+        return data_xml(data)
+    return data_ndjson(data)
 
 
 # -- files -------------------------------------------------------------------------------------------------------

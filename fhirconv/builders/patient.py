@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 
@@ -47,7 +49,7 @@ def build_patient(ctx: BuildContext) -> list[Built]:
     return built
 
 
-def _age(ctx: BuildContext, age: Age | object) -> Built:
+def _age(ctx: BuildContext, age: Age | Decimal | int) -> Built:
     value, unit = (age.value, age.unit) if isinstance(age, Age) else (age, "years")
     ucum = _AGE_UNITS[unit]
     return Built(
@@ -58,7 +60,7 @@ def _age(ctx: BuildContext, age: Age | object) -> Built:
             code=ctx.codeable("age", ["observation"], ("patient", "age")),
             subject=ctx.patient_reference(),
             effectiveDateTime=ctx.timeline.index.fhir(),
-            valueQuantity=ctx.quantity(parse_number(value), None, ("patient", "age"), default_ucum=ucum),  # type: ignore[arg-type]
+            valueQuantity=ctx.quantity(parse_number(value), None, ("patient", "age"), default_ucum=ucum),
         ),
     )
 

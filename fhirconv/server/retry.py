@@ -25,14 +25,11 @@ class RetryPolicy:
 
     def wait(self, attempt: int, retry_after: str | None) -> float:
         """Seconds to wait after failed try number ``attempt`` (1-based)."""
-        server_says = parse_retry_after(retry_after, self.clock_now_epoch())
+        # An HTTP-date Retry-After is wall-clock time, so it is compared with time.time(), not the monotonic clock.
+        server_says = parse_retry_after(retry_after, time.time())
         if server_says is not None:
             return min(server_says, self.cap)
         return self.rng.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))
-
-    @staticmethod
-    def clock_now_epoch() -> float:
-        return time.time()
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:

@@ -17,7 +17,6 @@ def validate_data(
     resources: list[dict[str, Any]],
     terminology: Terminology,
     *,
-    structure: bool = True,
     profiles: ProfileSet | None = None,
 ) -> list[Issue]:
     """Validate resources given as FHIR JSON data (a Bundle is one resource).
@@ -29,10 +28,7 @@ def validate_data(
     (vitalsigns, bodyweight, ...) included, and against those alone when ``profiles`` is None
     (:func:`fhirconv.validate.profiles.check_profiles`); a profile that is not available (and is not an R4 base
     type) gives a warning saying it was not checked.
-    ``structure`` is kept for callers of earlier versions: the structural check is now cheap (about 15 ms for a
-    67-resource bundle), so it always runs.
     """
-    del structure
     issues: list[Issue] = []
     for number, resource in enumerate(resources):
         base = (
